@@ -1,0 +1,110 @@
+#include "core/net_types.h"
+
+#include <arpa/inet.h>
+
+#include <charconv>
+
+namespace nm {
+
+std::string MacAddr::toString() const {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string s(17, ':');
+  for (size_t i = 0; i < 6; ++i) {
+    s[i * 3] = kHex[bytes[i] >> 4];
+    s[i * 3 + 1] = kHex[bytes[i] & 0x0f];
+  }
+  return s;
+}
+
+bool IpAddr::parse(std::string_view text, IpAddr& out) {
+  if (text.size() >= INET6_ADDRSTRLEN) {
+    return false;
+  }
+  char buf[INET6_ADDRSTRLEN] = {};
+  std::memcpy(buf, text.data(), text.size());
+  IpAddr a;
+  if (inet_pton(AF_INET, buf, a.bytes.data()) == 1) {
+    a.family = 4;
+  } else if (inet_pton(AF_INET6, buf, a.bytes.data()) == 1) {
+    a.family = 6;
+  } else {
+    return false;
+  }
+  out = a;
+  return true;
+}
+
+std::string IpAddr::toString() const {
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (family == 4) {
+    inet_ntop(AF_INET, bytes.data(), buf, sizeof buf);
+  } else if (family == 6) {
+    inet_ntop(AF_INET6, bytes.data(), buf, sizeof buf);
+  }
+  return buf;
+}
+
+bool IpPrefix::parse(std::string_view text, IpPrefix& out) {
+  IpPrefix p;
+  auto slash = text.find('/');
+  if (!IpAddr::parse(text.substr(0, slash), p.addr)) {
+    return false;
+  }
+  const int max_len = p.addr.isV4() ? 32 : 128;
+  int len = max_len;
+  if (slash != std::string_view::npos) {
+    auto digits = text.substr(slash + 1);
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), len);
+    if (ec != std::errc() || end != digits.data() + digits.size() || len < 0 || len > max_len) {
+      return false;
+    }
+  }
+  p.length = static_cast<uint8_t>(len);
+  out = p;
+  return true;
+}
+
+bool IpPrefix::contains(const IpAddr& ip) const {
+  if (ip.family != addr.family) {
+    return false;
+  }
+  const size_t full = length / 8;
+  if (std::memcmp(ip.bytes.data(), addr.bytes.data(), full) != 0) {
+    return false;
+  }
+  const unsigned rest = length % 8;
+  if (rest == 0) {
+    return true;
+  }
+  const auto mask = static_cast<uint8_t>(0xff << (8 - rest));
+  return (ip.bytes[full] & mask) == (addr.bytes[full] & mask);
+}
+
+bool isPrivateAddress(const IpAddr& ip) {
+  const auto& b = ip.bytes;
+  if (ip.isV4()) {
+    return b[0] == 10 || (b[0] == 172 && (b[1] & 0xf0) == 16) || (b[0] == 192 && b[1] == 168) ||
+           (b[0] == 100 && (b[1] & 0xc0) == 64) || (b[0] == 169 && b[1] == 254);
+  }
+  if (ip.isV6()) {
+    return (b[0] & 0xfe) == 0xfc || (b[0] == 0xfe && (b[1] & 0xc0) == 0x80);
+  }
+  return false;
+}
+
+std::string ipProtoName(uint8_t proto) {
+  switch (proto) {
+    case ipproto::kTcp:
+      return "tcp";
+    case ipproto::kUdp:
+      return "udp";
+    case ipproto::kIcmp:
+      return "icmp";
+    case ipproto::kIcmpv6:
+      return "icmpv6";
+    default:
+      return std::to_string(proto);
+  }
+}
+
+}  // namespace nm
