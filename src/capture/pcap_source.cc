@@ -83,8 +83,8 @@ bool applyFilter(pcap_t* handle, const std::string& filter, std::string& error) 
 
 }  // namespace
 
-std::unique_ptr<PacketSource> openCaptureFile(const std::string& path, const std::string& bpf_filter,
-                                              std::string& error) {
+std::unique_ptr<PacketSource> openCaptureFile(const std::string& path,
+                                              const std::string& bpf_filter, std::string& error) {
   char errbuf[PCAP_ERRBUF_SIZE] = {};
   pcap_t* handle =
       pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, errbuf);

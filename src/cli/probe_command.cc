@@ -16,6 +16,7 @@
 
 #include "capture/packet_source.h"
 #include "cli/commands.h"
+#include "cli/summary.h"
 #include "decode/decode.h"
 #include "flow/flow_table.h"
 #include "report/window_reporter.h"
@@ -37,6 +38,7 @@ struct ProbeOptions {
   int64_t udp_timeout = 60;
   uint32_t chunk_min_payload = 1;
   int snaplen = 65535;
+  bool summary = false;
 };
 
 std::atomic<PacketSource*> g_source{nullptr};
@@ -174,7 +176,8 @@ int runProbe(const ProbeOptions& o) {
 
   FlowTable table(flow_config);
   TaFileSink sink(ta_out);
-  WindowReporter reporter(ReportConfig{o.window_seconds}, table, sink);
+  SummarySink summary(sink);
+  WindowReporter reporter(ReportConfig{o.window_seconds}, table, summary);
   PacketSource* src = source.get();
   reporter.setDropCounter([src] { return src->stats().dropped; });
 
@@ -249,6 +252,9 @@ int runProbe(const ProbeOptions& o) {
 
   spdlog::info("{} frames, {} flows, {} TA records{}", frames, fs.flows_created,
                reporter.recordsWritten(), ta_path == "-" ? "" : " -> " + ta_path);
+  if (o.summary) {
+    summary.print(stderr, 15);
+  }
   if (!o.stats_path.empty()) {
     nlohmann::ordered_json j;
     j["counters"] = counters;
@@ -300,6 +306,7 @@ Runner addProbeCommand(CLI::App& app) {
   cmd->add_option("--snaplen", opts->snaplen, "Live capture snap length")
       ->default_val(65535)
       ->check(CLI::Range(256, 262144));
+  cmd->add_flag("--summary", opts->summary, "Print traffic per device and endpoint at exit");
   cmd->callback([cmd] {
     if (cmd->count("--read") == 0 && cmd->count("--interface") == 0) {
       throw CLI::RequiredError("-r FILE or -i IFACE");

@@ -111,7 +111,7 @@ class FlowTable {
   std::vector<Flow> slots_;  // slot 0 is the LRU list head sentinel
   std::vector<uint32_t> free_slots_;
   std::unordered_map<FlowKey, uint32_t, FlowKeyHash> index_;
-  std::vector<uint32_t> slot_generation_;  // bumped when a slot is released
+  std::vector<uint32_t> slot_generation_;                    // bumped when a slot is released
   std::vector<std::pair<uint32_t, uint32_t>> window_slots_;  // (slot, generation)
   std::unordered_map<FragKey, FragPorts, FragKeyHash> fragments_;
   size_t active_tcp_ = 0;

@@ -56,8 +56,8 @@ Json entryJson(const TaFlowEntry& e) {
 
 std::string toJsonLine(const TaRecord& r) {
   Json j;
-  j["Info"] = Json{{"Version", r.version}, {"Conf", r.conf},         {"Type", r.type},
-                   {"TsStart", r.ts_start}, {"TsEnd", r.ts_end},     {"PktsRcvd", r.pkts_rcvd},
+  j["Info"] = Json{{"Version", r.version},   {"Conf", r.conf},    {"Type", r.type},
+                   {"TsStart", r.ts_start},  {"TsEnd", r.ts_end}, {"PktsRcvd", r.pkts_rcvd},
                    {"PktsDrop", r.pkts_drop}};
   j["CacheStats"] = Json{{"GenFlows", r.gen_flows},
                          {"VideoFlows", r.video_flows},
@@ -71,8 +71,8 @@ std::string toJsonLine(const TaRecord& r) {
   for (const TaFlowEntry& e : r.data) {
     data.push_back(entryJson(e));
   }
-  j["TrafficData"] = Json{{"Avg", r.avg}, {"Var", r.var},   {"Q50", r.q50},           {"Q75", r.q75},
-                          {"Q90", r.q90}, {"Q95", r.q95},   {"Data", std::move(data)}};
+  j["TrafficData"] = Json{{"Avg", r.avg}, {"Var", r.var}, {"Q50", r.q50},           {"Q75", r.q75},
+                          {"Q90", r.q90}, {"Q95", r.q95}, {"Data", std::move(data)}};
   // Replacement instead of an exception: labels may later carry bytes from the wire.
   return j.dump(-1, ' ', false, Json::error_handler_t::replace);
 }

@@ -17,9 +17,9 @@ struct TaFlowEntry {
   std::string hw_addr;  // local MAC, "" when the link layer has none
   std::string flow;     // 32 hex digits, stable for the flow's lifetime
   std::string domain;
-  std::string proto;    // "tcp", "udp", "icmp", "icmpv6" or the protocol number
+  std::string proto;  // "tcp", "udp", "icmp", "icmpv6" or the protocol number
   uint16_t lport = 0;
-  std::string sip;      // remote IP
+  std::string sip;  // remote IP
   uint16_t sport = 0;
   double kbps_up = 0;
   double kbps_dw = 0;

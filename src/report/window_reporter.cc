@@ -83,7 +83,8 @@ TaFlowEntry WindowReporter::makeEntry(const Flow& flow) const {
   e.bytes_dw = w.bytes_dw;
   e.pkts_up = w.pkts_up;
   e.pkts_dw = w.pkts_dw;
-  // One division, so the result is the correctly rounded quotient (0.1536, not 0.15360000000000001).
+  // One division, so the result is the correctly rounded quotient (0.1536, not
+  // 0.15360000000000001).
   e.kbps_up = static_cast<double>(w.bytes_up * 8) / (1000 * secs);
   e.kbps_dw = static_cast<double>(w.bytes_dw * 8) / (1000 * secs);
   e.pps_up = static_cast<double>(w.pkts_up) / secs;

@@ -1,0 +1,75 @@
+#include "cli/summary.h"
+
+#include <algorithm>
+#include <vector>
+
+namespace nm::cli {
+namespace {
+
+template <typename Totals>
+void add(Totals& t, const TaFlowEntry& e, const TaRecord& r) {
+  if (t.pkts == 0) {
+    t.first = r.ts_start;
+  }
+  t.bytes_up += e.bytes_up;
+  t.bytes_dw += e.bytes_dw;
+  t.pkts += e.pkts_up + e.pkts_dw;
+  t.last = r.ts_end;
+}
+
+// Average rate over the span of windows in which the pair was active.
+double kbps(uint64_t bytes, int64_t first, int64_t last) {
+  const int64_t span = std::max<int64_t>(last - first, 1);
+  return static_cast<double>(bytes * 8) / (1000.0 * static_cast<double>(span));
+}
+
+template <typename Map>
+std::vector<typename Map::const_iterator> topByBytes(const Map& m, size_t n) {
+  std::vector<typename Map::const_iterator> v;
+  for (auto it = m.begin(); it != m.end(); ++it) {
+    v.push_back(it);
+  }
+  std::stable_sort(v.begin(), v.end(), [](auto a, auto b) {
+    return a->second.bytes_up + a->second.bytes_dw > b->second.bytes_up + b->second.bytes_dw;
+  });
+  if (v.size() > n) {
+    v.resize(n);
+  }
+  return v;
+}
+
+}  // namespace
+
+void SummarySink::write(const TaRecord& record) {
+  for (const TaFlowEntry& e : record.data) {
+    add(devices_[{e.device, e.hw_addr}], e, record);
+    add(endpoints_[{e.device, e.proto, e.sip, e.sport}], e, record);
+  }
+  next_.write(record);
+}
+
+void SummarySink::print(FILE* out, size_t top_n) const {
+  std::fprintf(
+      out, "\nDevices (local side)                                   up kB    down kB  packets\n");
+  for (auto it : topByBytes(devices_, top_n)) {
+    const auto& [device, hw] = it->first;
+    const std::string name = hw.empty() ? device : device + " (" + hw + ")";
+    std::fprintf(out, "  %-50s %9.1f %10.1f %8llu\n", name.c_str(),
+                 static_cast<double>(it->second.bytes_up) / 1e3,
+                 static_cast<double>(it->second.bytes_dw) / 1e3,
+                 static_cast<unsigned long long>(it->second.pkts));
+  }
+  std::fprintf(out,
+               "\nTop remote endpoints                                          "
+               "up kB    down kB  avg down kbit/s\n");
+  for (auto it : topByBytes(endpoints_, top_n)) {
+    const auto& [device, proto, sip, sport] = it->first;
+    const std::string pair = device + " -> " + sip + " " + proto + "/" + std::to_string(sport);
+    std::fprintf(out, "  %-58s %9.1f %10.1f %12.1f\n", pair.c_str(),
+                 static_cast<double>(it->second.bytes_up) / 1e3,
+                 static_cast<double>(it->second.bytes_dw) / 1e3,
+                 kbps(it->second.bytes_dw, it->second.first, it->second.last));
+  }
+}
+
+}  // namespace nm::cli

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# One entry point for newcomers and CI: install what is missing, build, then run or test.
+#   tools/dev.sh run    -> sample capture through the probe, with a summary
+#   tools/dev.sh test   -> the whole test suite (ctest)
+#   tools/dev.sh deps   -> only install packages
+#   tools/dev.sh build  -> only build
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian 12 packages the build, the tests and the benchmarks need.
+PACKAGES=(
+  build-essential cmake pkg-config git python3
+  libpcap-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  tshark tcpreplay tcpdump iproute2 clang libclang-rt-14-dev libndpi-bin
+)
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+install_deps() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing: ${missing[*]}"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+
+build() {
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release ${NM_CORPUS_DIR:+-DNM_CORPUS_DIR="$NM_CORPUS_DIR"}
+  cmake --build build -j"$(nproc)"
+}
+
+case "${1:-run}" in
+  deps) install_deps ;;
+  build) install_deps; build ;;
+  run)
+    install_deps
+    build
+    mkdir -p out
+    ./build/netmicroscope probe -r samples/home.pcap --ta out/home.ta --summary
+    echo "TA records (one JSON line per 5 s window): out/home.ta"
+    ;;
+  test)
+    install_deps
+    build
+    # Live-capture tests need root for network namespaces; they skip loudly without it.
+    ctest --test-dir build --output-on-failure -j"$(nproc)"
+    ;;
+  *) echo "usage: $0 run|test|deps|build" >&2; exit 2 ;;
+esac
