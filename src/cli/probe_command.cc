@@ -56,9 +56,10 @@ class TaFileSink final : public TaRecordSink {
  public:
   explicit TaFileSink(FILE* out) : out_(out) {}
   void write(const TaRecord& record) override {
-    std::string line = toJsonLine(record);
-    line.push_back('\n');
-    if (std::fwrite(line.data(), 1, line.size(), out_) != line.size() || std::fflush(out_) != 0) {
+    line_.clear();  // reused: its capacity settles at the largest record
+    appendJsonLine(record, line_);
+    if (std::fwrite(line_.data(), 1, line_.size(), out_) != line_.size() ||
+        std::fflush(out_) != 0) {
       ++write_errors_;
     }
   }
@@ -66,6 +67,7 @@ class TaFileSink final : public TaRecordSink {
 
  private:
   FILE* out_;
+  std::string line_;
   uint64_t write_errors_ = 0;
 };
 
@@ -177,7 +179,8 @@ int runProbe(const ProbeOptions& o) {
   FlowTable table(flow_config);
   TaFileSink sink(ta_out);
   SummarySink summary(sink);
-  WindowReporter reporter(ReportConfig{o.window_seconds}, table, summary);
+  TaRecordSink& first_sink = o.summary ? static_cast<TaRecordSink&>(summary) : sink;
+  WindowReporter reporter(ReportConfig{o.window_seconds}, table, first_sink);
   PacketSource* src = source.get();
   reporter.setDropCounter([src] { return src->stats().dropped; });
 
@@ -246,6 +249,7 @@ int runProbe(const ProbeOptions& o) {
   counters["flow.fragments_attributed"] = fs.fragments_attributed;
   counters["flow.fragments_unattributed"] = fs.fragments_unattributed;
   counters["flow.active_peak"] = fs.active_peak;
+  counters["flow.chunks_over_cap"] = fs.chunks_over_cap;
   counters["flow.bytes_per_flow"] = FlowTable::bytesPerFlow();
   counters["report.records"] = reporter.recordsWritten();
   counters["report.write_errors"] = sink.writeErrors();

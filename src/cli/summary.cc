@@ -42,8 +42,9 @@ std::vector<typename Map::const_iterator> topByBytes(const Map& m, size_t n) {
 
 void SummarySink::write(const TaRecord& record) {
   for (const TaFlowEntry& e : record.data) {
-    add(devices_[{e.device, e.hw_addr}], e, record);
-    add(endpoints_[{e.device, e.proto, e.sip, e.sport}], e, record);
+    const std::string device = e.device.toString();
+    add(devices_[{device, e.has_hw_addr ? e.hw_addr.toString() : ""}], e, record);
+    add(endpoints_[{device, ipProtoName(e.proto), e.sip.toString(), e.sport}], e, record);
   }
   next_.write(record);
 }

@@ -14,26 +14,26 @@ namespace nm {
 // Why a frame was not decoded to an IP packet, or what was odd about it. Counted by name.
 enum class DecodeStatus : uint8_t {
   kOk = 0,
-  kNotIp,                 // ARP, LLDP, STP, ...: counted, no flow
+  kNotIp,  // ARP, LLDP, STP, ...: counted, no flow
   kUnsupportedLinkType,
-  kTruncatedLink,         // shorter than its link-layer header
+  kTruncatedLink,  // shorter than its link-layer header
   kTruncatedVlan,
   kTooManyVlanTags,
   kTruncatedIpv4,
-  kBadIpv4Header,         // version != 4, IHL < 5, total length < header
+  kBadIpv4Header,  // version != 4, IHL < 5, total length < header
   kTruncatedIpv6,
   kBadIpv6Header,
   kTruncatedIpv6ExtHeader,
   kTooManyIpv6ExtHeaders,
   kTooManyTunnelLayers,
   kTruncatedTcp,
-  kBadTcpHeader,          // data offset < 5
+  kBadTcpHeader,  // data offset < 5
   kTruncatedUdp,
   kTruncatedIcmp,
-  kTruncatedPppoe,        // PPPoE session header or its PPP protocol field cut off
-  kTruncatedMpls,         // label stack cut off before bottom-of-stack or the payload
+  kTruncatedPppoe,  // PPPoE session header or its PPP protocol field cut off
+  kTruncatedMpls,   // label stack cut off before bottom-of-stack or the payload
   kTooManyMplsLabels,
-  kBadPpiHeader,          // PPI header length < 8
+  kBadPpiHeader,  // PPI header length < 8
   kCount
 };
 

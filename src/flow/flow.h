@@ -20,7 +20,7 @@ struct FlowKey {
   uint16_t b_port = 0;
   uint8_t proto = 0;
 
-  bool operator==(const FlowKey&) const = default;
+  bool operator==(const FlowKey& o) const;
 };
 
 struct FlowKeyHash {

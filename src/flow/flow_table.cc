@@ -39,10 +39,26 @@ constexpr uint8_t kRstSeen = 0x4;
 
 }  // namespace
 
+bool FlowKey::operator==(const FlowKey& o) const {
+  // Word compares: this runs on every lookup, and memcmp calls dominated the profile.
+  const uint8_t* x = a_ip.bytes.data();
+  const uint8_t* y = o.a_ip.bytes.data();
+  const uint8_t* v = b_ip.bytes.data();
+  const uint8_t* w = o.b_ip.bytes.data();
+  return ((load64(x) ^ load64(y)) | (load64(x + 8) ^ load64(y + 8)) | (load64(v) ^ load64(w)) |
+          (load64(v + 8) ^ load64(w + 8))) == 0 &&
+         a_port == o.a_port && b_port == o.b_port && proto == o.proto &&
+         a_ip.family == o.a_ip.family && b_ip.family == o.b_ip.family;
+}
+
 size_t FlowKeyHash::operator()(const FlowKey& k) const noexcept {
-  uint64_t h = hashAddr(k.a_ip, k.proto);
-  h = hashAddr(k.b_ip, h);
-  return mix64(h ^ (uint64_t{k.a_port} << 16 | k.b_port));
+  // Keys are canonical already, so no symmetry is needed: multiply-xor the words, mix once.
+  const uint8_t* a = k.a_ip.bytes.data();
+  const uint8_t* b = k.b_ip.bytes.data();
+  const uint64_t h = load64(a) * 0x9e3779b97f4a7c15ULL ^ load64(a + 8) * 0xc2b2ae3d27d4eb4fULL ^
+                     load64(b) * 0x165667b19e3779f9ULL ^ load64(b + 8) * 0xd6e8feb86659fd93ULL ^
+                     (uint64_t{k.a_port} << 24 | uint64_t{k.b_port} << 8 | k.proto);
+  return mix64(h);
 }
 
 size_t FlowTable::FragKeyHash::operator()(const FragKey& k) const noexcept {
@@ -73,14 +89,19 @@ FlowTable::FlowTable(FlowTableConfig config, EvictionListener* listener)
   config_.max_flows = std::max<uint32_t>(config_.max_flows, 1);
   slots_.resize(1);  // sentinel
   slot_generation_.resize(1);
+  // Growth copies every flow; start big enough for a busy home network.
+  const size_t initial = std::min<size_t>(config_.max_flows, 1 << 14);
+  slots_.reserve(initial + 1);
+  slot_generation_.reserve(initial + 1);
+  index_.reserve(initial);
   slots_[0].lru_prev = slots_[0].lru_next = 0;
 }
 
 FlowTable::~FlowTable() = default;
 
 size_t FlowTable::bytesPerFlow() {
-  // Slot, plus an index node (key, value, next pointer, cached hash) and its bucket pointer.
-  return sizeof(Flow) + sizeof(FlowKey) + sizeof(uint32_t) + 3 * sizeof(void*);
+  // Slot, generation, plus one index slot (key, value, control byte) at load 7/8.
+  return sizeof(Flow) + sizeof(uint32_t) + (sizeof(std::pair<FlowKey, uint32_t>) + 1) * 8 / 7;
 }
 
 uint32_t FlowTable::allocateSlot() {
@@ -167,7 +188,7 @@ void FlowTable::resolveFragmentPorts(const DecodedPacket& pkt, uint16_t& sport, 
   if (pkt.is_first_fragment) {
     if (fragments_.size() >= config_.max_fragment_entries) {
       // Bounded: drop entries older than the timeout, else start over.
-      std::erase_if(fragments_, [&](const auto& e) {
+      absl::erase_if(fragments_, [&](const auto& e) {
         return pkt.ts - e.second.seen > config_.fragment_timeout;
       });
       if (fragments_.size() >= config_.max_fragment_entries) {
@@ -264,9 +285,14 @@ void FlowTable::updateChunks(Flow& flow, const DecodedPacket& pkt, bool upstream
     }
     ChunkState& cs = *flow.chunks;
     if (cs.has_open) {
-      UpstreamChunk done = cs.open;
-      done.ts_end = done.last_pkt;
-      cs.closed_in_window.push_back(done);
+      // Bounded: a flow making hundreds of requests a window is not fetching video segments.
+      if (cs.closed_in_window.size() < config_.max_chunks_per_window) {
+        UpstreamChunk done = cs.open;
+        done.ts_end = done.last_pkt;
+        cs.closed_in_window.push_back(done);
+      } else {
+        ++stats_.chunks_over_cap;
+      }
     }
     cs.has_open = true;
     cs.open = UpstreamChunk{};
@@ -298,7 +324,13 @@ void FlowTable::resetWindow() {
     f.window = WindowCounters{};
     f.in_window = false;
     if (f.chunks) {
-      f.chunks->closed_in_window.clear();
+      // Give back the capacity of a busy window; most flows close at most a few chunks.
+      auto& closed = f.chunks->closed_in_window;
+      if (closed.capacity() > 4) {
+        std::vector<UpstreamChunk>().swap(closed);
+      } else {
+        closed.clear();
+      }
     }
   }
   window_slots_.clear();

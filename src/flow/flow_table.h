@@ -6,8 +6,9 @@
 
 #include <cstdint>
 #include <string>
-#include <unordered_map>
 #include <vector>
+
+#include <absl/container/flat_hash_map.h>
 
 #include "core/net_types.h"
 #include "decode/decode.h"
@@ -23,6 +24,7 @@ struct FlowTableConfig {
   Timestamp udp_idle_timeout = 60 * kNanosPerSecond;
   Timestamp other_idle_timeout = 60 * kNanosPerSecond;
   uint32_t chunk_min_payload = 1;  // upstream TCP payload bytes that open a chunk; 0 = off
+  uint32_t max_chunks_per_window = 32;  // closed chunks kept per flow and window; more are counted
   uint32_t max_fragment_entries = 65'536;
   Timestamp fragment_timeout = 30 * kNanosPerSecond;
 };
@@ -41,6 +43,7 @@ struct FlowTableStats {
   uint64_t fragments_attributed = 0;    // non-first fragments matched to their flow
   uint64_t fragments_unattributed = 0;  // no first fragment seen: counted on a port-less flow
   uint64_t active_peak = 0;
+  uint64_t chunks_over_cap = 0;  // closed chunks not kept: max_chunks_per_window reached
 };
 
 class FlowTable {
@@ -76,7 +79,7 @@ class FlowTable {
   size_t activeFlows() const { return index_.size(); }
   size_t activeTcpFlows() const { return active_tcp_; }
   const FlowTableStats& stats() const { return stats_; }
-  // Approximate bytes held per active flow (slot + index entry), for the memory cap.
+  // Bytes held per active flow (slot + open-addressing index entry at its maximum load of 7/8).
   static size_t bytesPerFlow();
 
  private:
@@ -110,10 +113,10 @@ class FlowTable {
   EvictionListener* listener_;
   std::vector<Flow> slots_;  // slot 0 is the LRU list head sentinel
   std::vector<uint32_t> free_slots_;
-  std::unordered_map<FlowKey, uint32_t, FlowKeyHash> index_;
+  absl::flat_hash_map<FlowKey, uint32_t, FlowKeyHash> index_;
   std::vector<uint32_t> slot_generation_;                    // bumped when a slot is released
   std::vector<std::pair<uint32_t, uint32_t>> window_slots_;  // (slot, generation)
-  std::unordered_map<FragKey, FragPorts, FragKeyHash> fragments_;
+  absl::flat_hash_map<FragKey, FragPorts, FragKeyHash> fragments_;
   size_t active_tcp_ = 0;
   FlowTableStats stats_;
 };

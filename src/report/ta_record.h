@@ -11,15 +11,18 @@
 
 namespace nm {
 
+// Typed, so building one per flow and window allocates nothing in the common case.
 struct TaFlowEntry {
   std::string meta = "Unknown";
-  std::string device;   // local IP
-  std::string hw_addr;  // local MAC, "" when the link layer has none
-  std::string flow;     // 32 hex digits, stable for the flow's lifetime
   std::string domain;
-  std::string proto;  // "tcp", "udp", "icmp", "icmpv6" or the protocol number
+  IpAddr device;  // local IP
+  MacAddr hw_addr;
+  bool has_hw_addr = false;  // false: "HwAddr":"" (no link-layer address)
+  uint64_t flow_hi = 0;      // "Flow": 32 hex digits, stable for the flow's lifetime
+  uint64_t flow_lo = 0;
+  uint8_t proto = 0;  // IP protocol number; "Proto" is its name
   uint16_t lport = 0;
-  std::string sip;  // remote IP
+  IpAddr sip;  // remote IP
   uint16_t sport = 0;
   double kbps_up = 0;
   double kbps_dw = 0;
@@ -61,7 +64,9 @@ struct TaRecord {
   std::vector<TaFlowEntry> data;
 };
 
-// One line of JSON, keys in the original order, no trailing newline.
+// Appends one line of JSON (keys in the original order) and a newline to `out`.
+void appendJsonLine(const TaRecord& record, std::string& out);
+// The same line without the newline.
 std::string toJsonLine(const TaRecord& record);
 
 }  // namespace nm

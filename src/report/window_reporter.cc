@@ -1,9 +1,7 @@
 #include "report/window_reporter.h"
 
 #include <algorithm>
-#include <cinttypes>
 #include <cmath>
-#include <cstdio>
 
 namespace nm {
 namespace {
@@ -14,12 +12,6 @@ Timestamp floorDiv(Timestamp a, Timestamp b) {
     --q;
   }
   return q;
-}
-
-std::string flowIdHex(const Flow& flow) {
-  char buf[33];
-  std::snprintf(buf, sizeof buf, "%016" PRIx64 "%016" PRIx64, flow.id_hi, flow.id_lo);
-  return buf;
 }
 
 // Nearest-rank quantile of sorted values.
@@ -68,14 +60,14 @@ void WindowReporter::onFlowRemoved(const Flow& flow) {
 
 TaFlowEntry WindowReporter::makeEntry(const Flow& flow) const {
   TaFlowEntry e;
-  e.device = flow.localIp().toString();
-  if (flow.has_mac) {
-    e.hw_addr = flow.local_mac.toString();
-  }
-  e.flow = flowIdHex(flow);
-  e.proto = ipProtoName(flow.key.proto);
+  e.device = flow.localIp();
+  e.has_hw_addr = flow.has_mac;
+  e.hw_addr = flow.local_mac;
+  e.flow_hi = flow.id_hi;
+  e.flow_lo = flow.id_lo;
+  e.proto = flow.key.proto;
   e.lport = flow.localPort();
-  e.sip = flow.remoteIp().toString();
+  e.sip = flow.remoteIp();
   e.sport = flow.remotePort();
   const auto secs = static_cast<double>(config_.window_seconds);
   const WindowCounters& w = flow.window;

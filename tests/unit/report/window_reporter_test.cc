@@ -87,14 +87,15 @@ TEST(WindowReporterTest, RatesAreBitsPerThousandPerWindowSecond) {
   EXPECT_DOUBLE_EQ(e.kbps_dw, 3000.0 * 8 / 1000 / 5);
   EXPECT_DOUBLE_EQ(e.pps_up, 0.2);
   EXPECT_DOUBLE_EQ(e.pps_dw, 0.4);
-  EXPECT_EQ(e.device, "192.168.1.10");
-  EXPECT_EQ(e.sip, "203.0.113.5");
+  EXPECT_EQ(e.device.toString(), "192.168.1.10");
+  EXPECT_EQ(e.sip.toString(), "203.0.113.5");
   EXPECT_EQ(e.lport, 50000);
   EXPECT_EQ(e.sport, 443);
-  EXPECT_EQ(e.proto, "tcp");
+  EXPECT_EQ(e.proto, ipproto::kTcp);
   EXPECT_EQ(e.meta, "Unknown");
-  EXPECT_EQ(e.hw_addr, "02:00:00:00:00:01");
-  EXPECT_EQ(e.flow.size(), 32u);
+  EXPECT_TRUE(e.has_hw_addr);
+  EXPECT_EQ(e.hw_addr.toString(), "02:00:00:00:00:01");
+  EXPECT_NE(e.flow_hi | e.flow_lo, 0u);
 }
 
 TEST(WindowReporterTest, TimeGoingBackwardsStaysInTheCurrentWindow) {
@@ -176,7 +177,12 @@ TEST(TaJsonTest, KeysKeepTheOriginalOrderAndSpelling) {
   r.ts_start = 1607925011;
   r.ts_end = 1607925016;
   TaFlowEntry e;
-  e.device = "192.168.0.103";
+  IpAddr::parse("192.168.0.103", e.device);
+  IpAddr::parse("2600:1901:1:c36::", e.sip);
+  e.proto = ipproto::kTcp;
+  e.flow_hi = 0xfdde603dd47c93eeULL;
+  e.flow_lo = 0x4a4de49c1b21fc4fULL;
+  e.kbps_up = 0.0625;
   e.lport = 55308;
   e.sport = 443;
   e.has_video_info = true;
@@ -200,10 +206,47 @@ TEST(TaJsonTest, KeysKeepTheOriginalOrderAndSpelling) {
                                             "PpsDw", "BytesUp", "BytesDw", "PktsUp", "PktsDw",
                                             "VideoInfo", "VoIPInfo"}));
   EXPECT_EQ(j["Info"]["TsStart"], 1607925011);
+  const auto& d = j["TrafficData"]["Data"][0];
+  EXPECT_EQ(d["Device"], "192.168.0.103");
+  EXPECT_EQ(d["SIP"], "2600:1901:1:c36::");
+  EXPECT_EQ(d["HwAddr"], "");
+  EXPECT_EQ(d["Proto"], "tcp");
+  EXPECT_EQ(d["SPort"], "443");
+  EXPECT_EQ(d["Flow"], "fdde603dd47c93ee4a4de49c1b21fc4f");
+  EXPECT_EQ(d["KbpsUp"], 0.0625);
+  EXPECT_EQ(d["Meta"], "Unknown");
   EXPECT_EQ(j["TrafficData"]["Data"][0]["LPort"], "55308");
   EXPECT_EQ(j["TrafficData"]["Data"][0]["VideoInfo"]["UpstreamChunks"][0]["DonwBytes"], 31);
   EXPECT_TRUE(j["TrafficData"]["Data"][0]["VoIPInfo"].is_null());
   EXPECT_EQ(toJsonLine(r).find('\n'), std::string::npos);
+}
+
+TEST(TaJsonTest, StringsAreEscapedAndNumbersRoundTrip) {
+  TaRecord r;
+  TaFlowEntry e;
+  e.meta = "Tab\tQuote\"Back\\slash";
+  e.domain = std::string("caf\xc3\xa9.example\x01", 14);
+  e.proto = 47;
+  e.kbps_dw = 0.1 + 0.2;  // not representable in short form
+  e.pps_up = 1e-7;
+  r.data.push_back(e);
+  const std::string line = toJsonLine(r);
+  const auto j = nlohmann::json::parse(line);
+  const auto& d = j["TrafficData"]["Data"][0];
+  EXPECT_EQ(d["Meta"], e.meta);
+  EXPECT_EQ(d["Domain"], e.domain);
+  EXPECT_EQ(d["Proto"], "47");
+  EXPECT_EQ(d["KbpsDw"].get<double>(), 0.1 + 0.2);
+  EXPECT_EQ(d["PpsUp"].get<double>(), 1e-7);
+}
+
+TEST(TaJsonTest, InvalidUtf8IsReplacedNotThrown) {
+  TaRecord r;
+  TaFlowEntry e;
+  e.domain = "bad\xff\xfe";
+  r.data.push_back(e);
+  const auto j = nlohmann::json::parse(toJsonLine(r));
+  EXPECT_EQ(j["TrafficData"]["Data"][0]["Domain"], "bad\xef\xbf\xbd\xef\xbf\xbd");
 }
 
 TEST(TaJsonTest, VideoInfoIsNullWithoutChunks) {
