@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   build-essential cmake pkg-config git python3
   libpcap-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev time
   tshark tcpreplay tcpdump iproute2 clang libclang-rt-14-dev libndpi-bin
 )
 

@@ -1,5 +1,7 @@
 #include "cli/summary.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <vector>
 
@@ -50,8 +52,8 @@ void SummarySink::write(const TaRecord& record) {
 }
 
 void SummarySink::print(FILE* out, size_t top_n) const {
-  std::fprintf(
-      out, "\nDevices (local side)                                   up kB    down kB  packets\n");
+  std::fprintf(out, "\n  %-50s %9s %10s %8s\n", "Devices (local side)", "up kB", "down kB",
+               "packets");
   for (auto it : topByBytes(devices_, top_n)) {
     const auto& [device, hw] = it->first;
     const std::string name = hw.empty() ? device : device + " (" + hw + ")";
@@ -60,12 +62,13 @@ void SummarySink::print(FILE* out, size_t top_n) const {
                  static_cast<double>(it->second.bytes_dw) / 1e3,
                  static_cast<unsigned long long>(it->second.pkts));
   }
-  std::fprintf(out,
-               "\nTop remote endpoints                                          "
-               "up kB    down kB  avg down kbit/s\n");
+  std::fprintf(out, "\n  %-58s %9s %10s %12s\n", "Top remote endpoints", "up kB", "down kB",
+               "down kbit/s");
   for (auto it : topByBytes(endpoints_, top_n)) {
     const auto& [device, proto, sip, sport] = it->first;
-    const std::string pair = device + " -> " + sip + " " + proto + "/" + std::to_string(sport);
+    const bool has_ports = proto == "tcp" || proto == "udp";
+    const std::string pair = has_ports ? fmt::format("{} -> {} {}/{}", device, sip, proto, sport)
+                                       : fmt::format("{} -> {} {}", device, sip, proto);
     std::fprintf(out, "  %-58s %9.1f %10.1f %12.1f\n", pair.c_str(),
                  static_cast<double>(it->second.bytes_up) / 1e3,
                  static_cast<double>(it->second.bytes_dw) / 1e3,
