@@ -26,11 +26,20 @@ uint64_t hashAddr(const IpAddr& ip, uint64_t seed) {
   return mix64(seed ^ load64(ip.bytes.data()) ^ mix64(load64(ip.bytes.data() + 8) + ip.family));
 }
 
-int compareEndpoint(const IpAddr& ip1, uint16_t port1, const IpAddr& ip2, uint16_t port2) {
-  if (auto c = ip1 <=> ip2; c != 0) {
-    return c < 0 ? -1 : 1;
+// Any consistent total order makes keys canonical; native-order words are cheaper than a
+// lexicographic byte compare.
+bool endpointNotAfter(const IpAddr& ip1, uint16_t port1, const IpAddr& ip2, uint16_t port2) {
+  const uint64_t a0 = load64(ip1.bytes.data());
+  const uint64_t b0 = load64(ip2.bytes.data());
+  if (a0 != b0) {
+    return a0 < b0;
   }
-  return port1 < port2 ? -1 : (port1 > port2 ? 1 : 0);
+  const uint64_t a1 = load64(ip1.bytes.data() + 8);
+  const uint64_t b1 = load64(ip2.bytes.data() + 8);
+  if (a1 != b1) {
+    return a1 < b1;
+  }
+  return port1 <= port2;
 }
 
 constexpr uint8_t kFinLocal = 0x1;
@@ -69,7 +78,7 @@ FlowKey makeFlowKey(const IpAddr& src, uint16_t src_port, const IpAddr& dst, uin
                     uint8_t proto, bool& src_is_a) {
   FlowKey k;
   k.proto = proto;
-  src_is_a = compareEndpoint(src, src_port, dst, dst_port) <= 0;
+  src_is_a = endpointNotAfter(src, src_port, dst, dst_port);
   if (src_is_a) {
     k.a_ip = src;
     k.a_port = src_port;
@@ -221,6 +230,9 @@ Flow& FlowTable::observe(const DecodedPacket& pkt) {
   auto it = index_.find(key);
   if (it != index_.end()) {
     slot = it->second;
+    if (slots_[0].lru_next == slot) {
+      return updateFlow(slots_[slot], pkt, src_is_a, slot);  // already most recent: a burst
+    }
     lruUnlink(slot);
   } else {
     if (index_.size() >= config_.max_flows) {
@@ -233,8 +245,11 @@ Flow& FlowTable::observe(const DecodedPacket& pkt) {
     stats_.active_peak = std::max<uint64_t>(stats_.active_peak, index_.size());
   }
   lruPushFront(slot);
+  return updateFlow(slots_[slot], pkt, src_is_a, slot);
+}
 
-  Flow& flow = slots_[slot];
+Flow& FlowTable::updateFlow(Flow& flow, const DecodedPacket& pkt, bool src_is_a, uint32_t slot) {
+  const FlowKey& key = flow.key;
   const bool upstream = src_is_a == flow.local_is_a;
   if (!flow.has_mac && pkt.has_mac) {
     // Cooked captures carry only the sender's address, so take the local side's when it sends.

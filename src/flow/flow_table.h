@@ -105,6 +105,7 @@ class FlowTable {
   void lruPushFront(uint32_t slot);
   void initFlow(Flow& flow, const FlowKey& key, bool src_is_a, const DecodedPacket& pkt);
   bool srcIsLocal(const DecodedPacket& pkt) const;
+  Flow& updateFlow(Flow& flow, const DecodedPacket& pkt, bool src_is_a, uint32_t slot);
   void updateChunks(Flow& flow, const DecodedPacket& pkt, bool upstream);
   Timestamp idleTimeout(const Flow& flow) const;
   void resolveFragmentPorts(const DecodedPacket& pkt, uint16_t& sport, uint16_t& dport);

@@ -54,12 +54,22 @@ void WindowReporter::finish() {
 
 void WindowReporter::onFlowRemoved(const Flow& flow) {
   if (!flow.window.empty()) {
-    removed_entries_.push_back(makeEntry(flow));
+    fillEntry(flow, nextEntry());
   }
 }
 
-TaFlowEntry WindowReporter::makeEntry(const Flow& flow) const {
-  TaFlowEntry e;
+TaFlowEntry& WindowReporter::nextEntry() {
+  if (entries_used_ == record_.data.size()) {
+    record_.data.emplace_back();
+  }
+  return record_.data[entries_used_++];
+}
+
+// Overwrites every field, so entries (and their chunk vectors' capacity) are reused across
+// windows instead of allocated per flow and window.
+void WindowReporter::fillEntry(const Flow& flow, TaFlowEntry& e) const {
+  e.meta = "Unknown";
+  e.domain.clear();
   e.device = flow.localIp();
   e.has_hw_addr = flow.has_mac;
   e.hw_addr = flow.local_mac;
@@ -81,29 +91,32 @@ TaFlowEntry WindowReporter::makeEntry(const Flow& flow) const {
   e.kbps_dw = static_cast<double>(w.bytes_dw * 8) / (1000 * secs);
   e.pps_up = static_cast<double>(w.pkts_up) / secs;
   e.pps_dw = static_cast<double>(w.pkts_dw) / secs;
-  if (flow.chunks && (flow.chunks->has_open || !flow.chunks->closed_in_window.empty())) {
-    e.has_video_info = true;
-    e.upstream_chunks = flow.chunks->closed_in_window;
+  e.has_video_info =
+      flow.chunks && (flow.chunks->has_open || !flow.chunks->closed_in_window.empty());
+  e.upstream_chunks.clear();
+  if (e.has_video_info) {
+    e.upstream_chunks.assign(flow.chunks->closed_in_window.begin(),
+                             flow.chunks->closed_in_window.end());
     if (flow.chunks->has_open) {
       e.upstream_chunks.push_back(flow.chunks->open);
     }
   }
-  return e;
 }
 
 void WindowReporter::closeWindow() {
-  TaRecord r;
+  TaRecord& r = record_;
   r.ts_start = window_start_ / kNanosPerSecond;
   r.ts_end = window_end_ / kNanosPerSecond;
   r.pkts_rcvd = frames_in_window_;
+  r.pkts_drop = 0;
   if (drops_) {
     const uint64_t drops = drops_();
     r.pkts_drop = drops - std::min(drops, drops_reported_);
     drops_reported_ = std::max(drops, drops_reported_);
   }
-  r.data = std::move(removed_entries_);
-  removed_entries_.clear();
-  table_.forEachWindowFlow([&](const Flow& f) { r.data.push_back(makeEntry(f)); });
+  table_.forEachWindowFlow([&](const Flow& f) { fillEntry(f, nextEntry()); });
+  r.data.resize(entries_used_);
+  entries_used_ = 0;
 
   const FlowTableStats& ts = table_.stats();
   r.gen_flows = table_.activeFlows();
@@ -114,8 +127,10 @@ void WindowReporter::closeWindow() {
   evicted_seen_ = ts.flows_evicted_lru;
   expired_seen_ = ts.flows_expired;
 
-  std::vector<double> kbps;
-  kbps.reserve(r.data.size());
+  std::vector<double>& kbps = kbps_scratch_;
+  kbps.clear();
+  r.video_segments = 0;
+  r.avg = r.var = r.q50 = r.q75 = r.q90 = r.q95 = 0;
   for (const TaFlowEntry& e : r.data) {
     kbps.push_back(e.kbps_dw);
     r.video_segments += e.upstream_chunks.size();

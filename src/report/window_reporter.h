@@ -46,7 +46,8 @@ class WindowReporter final : public EvictionListener {
 
  private:
   void closeWindow();
-  TaFlowEntry makeEntry(const Flow& flow) const;
+  TaFlowEntry& nextEntry();
+  void fillEntry(const Flow& flow, TaFlowEntry& e) const;
 
   ReportConfig config_;
   FlowTable& table_;
@@ -60,7 +61,11 @@ class WindowReporter final : public EvictionListener {
   uint64_t records_written_ = 0;
   uint64_t expired_seen_ = 0;
   uint64_t evicted_seen_ = 0;
-  std::vector<TaFlowEntry> removed_entries_;  // flows removed while the window was open
+  // The open window's record, reused from window to window; entries_used_ of its entries are
+  // filled (flows removed while the window was open come first).
+  TaRecord record_;
+  size_t entries_used_ = 0;
+  std::vector<double> kbps_scratch_;
 };
 
 }  // namespace nm
