@@ -366,6 +366,8 @@ DecodeStatus decodeIpv4(const Frame& f, uint32_t off, uint32_t cap_end, uint32_t
   setIpv4(out.src_ip, ip + 12);
   setIpv4(out.dst_ip, ip + 16);
   out.ip_version = 4;
+  out.l3 = ip;
+  out.l3_caplen = std::min(cap_end - off, ip_len);
   out.l4_proto = ip[9];
 
   const uint16_t flags_offset = be16(ip + 6);
@@ -416,6 +418,8 @@ DecodeStatus decodeIpv6(const Frame& f, uint32_t off, uint32_t cap_end, uint32_t
   out.src_ip = IpAddr::v6(ip + 8);
   out.dst_ip = IpAddr::v6(ip + 24);
   out.ip_version = 6;
+  out.l3 = ip;
+  out.l3_caplen = std::min(cap_end - off, 40 + payload_len);
   out.is_fragment = false;
   out.is_first_fragment = false;
   out.frag_id = 0;
@@ -473,6 +477,7 @@ DecodeStatus decodeIpv6(const Frame& f, uint32_t off, uint32_t cap_end, uint32_t
 }
 
 void setPayload(const Frame& f, const IpPayload& ip, uint32_t header_len, DecodedPacket& out) {
+  out.l4_header_len = static_cast<uint16_t>(header_len);
   out.payload = f.data + ip.offset + header_len;
   out.payload_caplen = ip.cap_end - ip.offset - header_len;
   out.payload_wire_len = ip.wire_end - ip.offset - header_len;

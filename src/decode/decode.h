@@ -59,6 +59,10 @@ struct DecodedPacket {
   uint8_t ip_version = 0;  // 4 or 6
   uint8_t l4_proto = 0;    // IANA protocol number after extension headers
   uint8_t tunnel_depth = 0;
+  // The innermost IP header and the captured bytes of its packet (Ethernet padding excluded):
+  // what a second, packet-level classifier such as nDPI reads.
+  const uint8_t* l3 = nullptr;
+  uint32_t l3_caplen = 0;
 
   // Fragments (IPv4 MF/offset or IPv6 Fragment header). For a non-first fragment no transport
   // header is present: has_l4 is false and the flow stage looks the ports up by frag_id.

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "core/net_types.h"
@@ -61,6 +62,21 @@ struct ChunkState {
   std::vector<UpstreamChunk> closed_in_window;  // closed since the window started
 };
 
+// State a later stage keeps per flow (e.g. classification buffers); freed with the flow or as
+// soon as that stage is done with it.
+struct FlowAnalysis {
+  virtual ~FlowAnalysis() = default;
+};
+
+// What a classifier concluded. The strings are interned by the classifier and outlive every flow.
+struct FlowLabel {
+  const std::string* service = nullptr;  // null: no service known
+  const std::string* domain = nullptr;   // null: no name known
+  const std::string* ndpi = nullptr;     // the independent nDPI verdict, when there is one
+  uint8_t evidence = 0;                  // classifier-defined: which evidence decided
+  bool decided = false;                  // no further packets are inspected
+};
+
 struct Flow {
   FlowKey key;
   bool local_is_a = true;  // which key endpoint is the local device
@@ -75,6 +91,8 @@ struct Flow {
   uint64_t total_bytes = 0;
   uint64_t total_pkts = 0;
   std::unique_ptr<ChunkState> chunks;  // TCP flows with requests only
+  FlowLabel label;
+  std::unique_ptr<FlowAnalysis> analysis;  // classification in progress
 
   // Intrusive links of FlowTable's recency list and window list (slot indices).
   uint32_t lru_prev = 0;

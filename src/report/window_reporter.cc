@@ -68,8 +68,18 @@ TaFlowEntry& WindowReporter::nextEntry() {
 // Overwrites every field, so entries (and their chunk vectors' capacity) are reused across
 // windows instead of allocated per flow and window.
 void WindowReporter::fillEntry(const Flow& flow, TaFlowEntry& e) const {
-  e.meta = "Unknown";
-  e.domain.clear();
+  // No evidence: Unknown; a name without a known service: Other (as the original).
+  const FlowLabel& label = flow.label;
+  if (label.service != nullptr) {
+    e.meta = *label.service;
+  } else {
+    e.meta = label.domain != nullptr ? "Other" : "Unknown";
+  }
+  if (label.domain != nullptr) {
+    e.domain = *label.domain;
+  } else {
+    e.domain.clear();
+  }
   e.device = flow.localIp();
   e.has_hw_addr = flow.has_mac;
   e.hw_addr = flow.local_mac;

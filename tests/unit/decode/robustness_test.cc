@@ -256,9 +256,15 @@ DecodeStatus decodeFuzzInput(const Bytes& input, bool& invariants_hold) {
   return status;
 }
 
-// Every crasher the fuzzer ever found stays fixed.
+// Every crasher the fuzzer ever found stays fixed (the seeds ride along, so the replay itself is
+// known to run).
 TEST(DecodeFuzzRegressions, ReplayKeepsTheInvariants) {
-  for (const auto& path : filesIn(std::filesystem::path(NM_FUZZ_DIR) / "regressions")) {
+  const std::filesystem::path fuzz_dir(NM_FUZZ_DIR);
+  std::vector<std::filesystem::path> inputs = filesIn(fuzz_dir / "regressions");
+  const std::vector<std::filesystem::path> seeds = filesIn(fuzz_dir / "seeds");
+  inputs.insert(inputs.end(), seeds.begin(), seeds.end());
+  ASSERT_GE(inputs.size(), 13u) << "fuzz/seeds missing?";
+  for (const auto& path : inputs) {
     SCOPED_TRACE(path.filename().string());
     bool invariants_hold = false;
     decodeFuzzInput(readFile(path), invariants_hold);
