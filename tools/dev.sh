@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 # Debian 12 packages the build, the tests and the benchmarks need.
 PACKAGES=(
   build-essential cmake pkg-config git python3
-  libpcap-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
+  libpcap-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libssl-dev libndpi-dev
+  libtomlplusplus-dev
   libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev time
   tshark tcpreplay tcpdump iproute2 clang libclang-rt-14-dev libndpi-bin
 )

@@ -11,5 +11,6 @@ namespace nm::cli {
 using Runner = std::function<int()>;
 
 Runner addProbeCommand(CLI::App& app);
+Runner addClassifyCommand(CLI::App& app);
 
 }  // namespace nm::cli

@@ -12,10 +12,14 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "netmicroscope 0.1.0");
   nm::cli::Runner probe = nm::cli::addProbeCommand(app);
+  nm::cli::Runner classify = nm::cli::addClassifyCommand(app);
 
   CLI11_PARSE(app, argc, argv);
   if (app.got_subcommand("probe")) {
     return probe();
+  }
+  if (app.got_subcommand("classify")) {
+    return classify();
   }
   return 2;
 }

@@ -15,7 +15,9 @@
 #include <random>
 
 #include "capture/packet_source.h"
+#include "classify/classifier.h"
 #include "cli/commands.h"
+#include "cli/service_config.h"
 #include "cli/summary.h"
 #include "decode/decode.h"
 #include "flow/flow_table.h"
@@ -39,6 +41,9 @@ struct ProbeOptions {
   uint32_t chunk_min_payload = 1;
   int snaplen = 65535;
   bool summary = false;
+  std::string services;
+  bool no_classify = false;
+  bool ndpi = false;
 };
 
 std::atomic<PacketSource*> g_source{nullptr};
@@ -144,6 +149,17 @@ int runProbe(const ProbeOptions& o) {
   if (!buildConfig(o, flow_config)) {
     return 2;
   }
+  // Declared before the flow table: flows point to the classifier's interned labels.
+  ServiceMap services;
+  std::unique_ptr<Classifier> classifier;
+  if (!o.no_classify) {
+    if (!loadServices(o.services.empty() ? defaultServicesPath() : o.services, services)) {
+      return 2;
+    }
+    ClassifierConfig cc;
+    cc.ndpi = o.ndpi;
+    classifier = std::make_unique<Classifier>(services, cc);
+  }
   const bool live = !o.interface.empty();
   std::string error;
   std::unique_ptr<PacketSource> source;
@@ -225,7 +241,10 @@ int runProbe(const ProbeOptions& o) {
       ++no_ip;
       continue;
     }
-    table.observe(pkt);
+    Flow& flow = table.observe(pkt);
+    if (classifier) {
+      classifier->inspect(flow, pkt);
+    }
   }
   progress.done();
   reporter.finish();
@@ -251,6 +270,20 @@ int runProbe(const ProbeOptions& o) {
   counters["flow.active_peak"] = fs.active_peak;
   counters["flow.chunks_over_cap"] = fs.chunks_over_cap;
   counters["flow.bytes_per_flow"] = FlowTable::bytesPerFlow();
+  if (classifier) {
+    const ClassifierStats& st = classifier->stats();
+    counters["classify.flows_decided"] = st.flows_decided;
+    for (uint8_t e = 0; e < 9; ++e) {
+      counters[std::string("classify.by_") + evidenceName(static_cast<Evidence>(e))] =
+          st.by_evidence[e];
+    }
+    counters["classify.dns_responses"] = st.dns_responses;
+    counters["classify.dns_malformed"] = st.dns_malformed;
+    counters["classify.tls_malformed"] = st.tls_malformed;
+    counters["classify.quic_malformed"] = st.quic_malformed;
+    counters["classify.dns_cache_entries"] = classifier->dnsCacheSize();
+    counters["classify.dns_cache_rejected_full"] = classifier->dnsCacheRejected();
+  }
   counters["report.records"] = reporter.recordsWritten();
   counters["report.write_errors"] = sink.writeErrors();
 
@@ -311,6 +344,9 @@ Runner addProbeCommand(CLI::App& app) {
       ->default_val(65535)
       ->check(CLI::Range(256, 262144));
   cmd->add_flag("--summary", opts->summary, "Print traffic per device and endpoint at exit");
+  cmd->add_option("--services", opts->services, "Service map (TOML); default: the shipped one");
+  cmd->add_flag("--no-classify", opts->no_classify, "Leave Meta Unknown and Domain empty");
+  cmd->add_flag("--ndpi", opts->ndpi, "Also run nDPI on each flow (see `classify`)");
   cmd->callback([cmd] {
     if (cmd->count("--read") == 0 && cmd->count("--interface") == 0) {
       throw CLI::RequiredError("-r FILE or -i IFACE");

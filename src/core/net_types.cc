@@ -17,7 +17,8 @@ std::string MacAddr::toString() const {
 }
 
 bool IpAddr::parse(std::string_view text, IpAddr& out) {
-  if (text.size() >= INET6_ADDRSTRLEN) {
+  // inet_pton stops at a NUL: "::\0junk" must not parse as "::".
+  if (text.size() >= INET6_ADDRSTRLEN || text.find('\0') != std::string_view::npos) {
     return false;
   }
   char buf[INET6_ADDRSTRLEN] = {};

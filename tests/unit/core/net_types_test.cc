@@ -25,6 +25,7 @@ TEST(IpAddrTest, RejectsMalformedText) {
   EXPECT_FALSE(IpAddr::parse("1.2.3", a));
   EXPECT_FALSE(IpAddr::parse("2001:db8::1::2", a));
   EXPECT_FALSE(IpAddr::parse(std::string(100, '1'), a));
+  EXPECT_FALSE(IpAddr::parse(std::string_view("::\0junk", 7), a));
 }
 
 TEST(IpAddrTest, FamiliesNeverCompareEqual) {

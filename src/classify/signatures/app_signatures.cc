@@ -1,0 +1,7 @@
+#include "classify/signatures/signatures.h"
+
+namespace nm {
+
+const char* matchAppSignature(const PayloadContext&) { return nullptr; }
+
+}  // namespace nm
