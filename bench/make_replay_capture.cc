@@ -16,7 +16,8 @@
 //
 // Packet times are laid on one timeline, as a live probe would see the files replayed one after
 // another: each file starts 1 s after the previous one ended and keeps the gaps between its
-// packets, except that time never goes backwards and a gap over a minute shrinks to a minute (the
+// packets, except that time never goes backwards and a gap over a second shrinks to a second, as
+// on a busy link where other traffic fills the pauses (the
 // corpus has zeroed clocks, files spanning years and files out of time order, which would
 // otherwise pile whole copies into one reporting window). --original-times keeps them as
 // captured.
@@ -164,7 +165,7 @@ int main(int argc, char** argv) {
   nm::Timestamp clock = 1'700'000'000 * nm::kNanosPerSecond;  // the replay timeline
   for (uint64_t copy = 0; copy < copies; ++copy) {
     for (const nm::bench::PreloadedCapture& capture : captures) {
-      constexpr nm::Timestamp kMaxGap = 60 * nm::kNanosPerSecond;
+      constexpr nm::Timestamp kMaxGap = nm::kNanosPerSecond;
       nm::Timestamp previous = capture.packets.front().ts;
       clock += nm::kNanosPerSecond;
       for (const nm::RawPacket& pkt : capture.packets) {

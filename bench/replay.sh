@@ -86,7 +86,7 @@ echo "input: $packets packets ($copies copies of $files_used Ethernet captures, 
 echo "machine: $(nproc) cores, ${cpu_model:-unknown CPU}; pinned to: ${pin[*]:-none}; best of $runs"
 
 # --- the tools --------------------------------------------------------------------------------
-tools=(pcap_read_loop netmicroscope_probe ndpiReader)
+tools=(pcap_read_loop netmicroscope_probe netmicroscope_classify ndpiReader)
 declare -A cmd_status best_wall best_user best_sys peak_rss
 ndpi=$(command -v ndpiReader || true)
 for t in "${tools[@]}"; do
@@ -95,12 +95,17 @@ for t in "${tools[@]}"; do
   peak_rss[$t]=0
 done
 [[ -x $probe ]] || cmd_status[netmicroscope_probe]="missing: $probe not built yet"
+[[ -x $probe ]] || cmd_status[netmicroscope_classify]="missing: $probe not built yet"
 [[ -n $ndpi ]] || cmd_status[ndpiReader]="missing: apt-get install -y libndpi-bin"
 
 command_for() { # the argv of one tool, into the array `cmd`
   case $1 in
     pcap_read_loop) cmd=("$loop" "$big") ;;
-    netmicroscope_probe) cmd=("$probe" probe -r "$big" --ta /dev/null --stats "$work/probe-stats.json") ;;
+    # The capture core alone (decode, flows, windows, TA records)...
+    netmicroscope_probe)
+      cmd=("$probe" probe -r "$big" --ta /dev/null --no-classify --stats "$work/probe-stats.json") ;;
+    # ...and the default: with classification (SNI, QUIC, HTTP, DNS, prefixes, signatures).
+    netmicroscope_classify) cmd=("$probe" probe -r "$big" --ta /dev/null) ;;
     ndpiReader) cmd=("$ndpi" -i "$big" -q) ;;
   esac
 }
@@ -183,7 +188,7 @@ for t in "${tools[@]}"; do
   fi
   read -r mpps gbps ratio < <(awk -v p="$packets" -v b="$wire_bytes" -v w="${best_wall[$t]}" \
     -v l="$loop_wall" 'BEGIN { printf "%.3f %.3f %.3f\n", p / w / 1e6, b * 8 / w / 1e9, l / w }')
-  printf '%-20s %9s %9s %9s %8s %8s %9s %7s MiB\n' "$t" "$packets" "${best_wall[$t]}" \
+  printf '%-23s %9s %9s %9s %8s %8s %9s %7s MiB\n' "$t" "$packets" "${best_wall[$t]}" \
     "${best_user[$t]}" "$mpps" "$gbps" "$ratio" "$((peak_rss[$t] / 1024))"
   results+=("$(printf '{"tool":"%s","status":"ok","packets":%s,"seconds":%s,"user_seconds":%s,"sys_seconds":%s,"mpps":%s,"gbps":%s,"ratio_vs_pcap_read_loop":%s,"peak_rss_kib":%s}' \
     "$t" "$packets" "${best_wall[$t]}" "${best_user[$t]}" "${best_sys[$t]}" "$mpps" "$gbps" \
@@ -199,6 +204,14 @@ if [[ ${cmd_status[netmicroscope_probe]} == ok ]]; then
 else
   echo "probe target: >= 0.50 x pcap_read_loop packets/s; not measured (${cmd_status[netmicroscope_probe]})"
 fi
+classify_json=null
+if [[ ${cmd_status[netmicroscope_classify]} == ok && ${cmd_status[ndpiReader]} == ok ]]; then
+  speedup=$(awk -v n="${best_wall[ndpiReader]}" -v w="${best_wall[netmicroscope_classify]}" \
+    'BEGIN { printf "%.2f", n / w }')
+  met=$(awk -v r="$speedup" 'BEGIN { print (r >= 3) ? "true" : "false" }')
+  echo "classify target: probe with classification >= 3 x ndpiReader packets/s; measured $speedup x: $([[ $met == true ]] && echo met || echo NOT met)"
+  classify_json=$(printf '{"min_speedup_vs_ndpiReader":3,"speedup":%s,"met":%s}' "$speedup" "$met")
+fi
 if [[ $flow_json != null ]]; then
   echo "probe flows: $flow_json"
 else
@@ -206,7 +219,7 @@ else
 fi
 
 joined=$(IFS=,; echo "${results[*]}")
-printf '{"input":{"packets":%s,"wire_bytes":%s,"file_bytes":%s,"copies":%s,"mode":"%s","ethernet_captures":%s,"corpus":"%s"},"machine":{"cores":%s,"cpu":"%s","pinned_cpu":"%s"},"runs":%s,"timing":"best wall time of the runs (bash clock); user/sys of that run; peak RSS of all runs (GNU time)","results":[%s],"probe_target":%s,"probe_flows":%s}\n' \
+printf '{"input":{"packets":%s,"wire_bytes":%s,"file_bytes":%s,"copies":%s,"mode":"%s","ethernet_captures":%s,"corpus":"%s"},"machine":{"cores":%s,"cpu":"%s","pinned_cpu":"%s"},"runs":%s,"timing":"best wall time of the runs (bash clock); user/sys of that run; peak RSS of all runs (GNU time)","results":[%s],"probe_target":%s,"classify_target":%s,"probe_flows":%s}\n' \
   "$packets" "$wire_bytes" "$big_bytes" "$copies" "$mode" "$files_used" "$corpus" "$(nproc)" \
-  "$cpu_model" "$cpu" "$runs" "$joined" "$target_json" "$flow_json" >"$json_out"
+  "$cpu_model" "$cpu" "$runs" "$joined" "$target_json" "$classify_json" "$flow_json" >"$json_out"
 echo "wrote $json_out"

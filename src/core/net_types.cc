@@ -35,12 +35,73 @@ bool IpAddr::parse(std::string_view text, IpAddr& out) {
   return true;
 }
 
+size_t formatIpv6(const uint8_t* bytes, char* out) {
+  // Embedded IPv4 forms (::ffff:a.b.c.d and friends) are rare: let libc spell them.
+  static constexpr uint8_t kZero[10] = {};
+  if (std::memcmp(bytes, kZero, sizeof kZero) == 0) {
+    char buf[INET6_ADDRSTRLEN] = {};
+    inet_ntop(AF_INET6, bytes, buf, sizeof buf);
+    const size_t n = std::strlen(buf);
+    std::memcpy(out, buf, n);
+    return n;
+  }
+  uint16_t words[8];
+  for (int i = 0; i < 8; ++i) {
+    words[i] = static_cast<uint16_t>(bytes[2 * i] << 8 | bytes[2 * i + 1]);
+  }
+  // The first longest run of two or more zero words becomes "::".
+  int best = -1;
+  int best_len = 1;
+  for (int i = 0; i < 8;) {
+    if (words[i] != 0) {
+      ++i;
+      continue;
+    }
+    int j = i;
+    while (j < 8 && words[j] == 0) {
+      ++j;
+    }
+    if (j - i > best_len) {
+      best = i;
+      best_len = j - i;
+    }
+    i = j;
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  char* p = out;
+  for (int i = 0; i < 8; ++i) {
+    if (i == best) {
+      *p++ = ':';
+      if (i == 0) {
+        *p++ = ':';
+      }
+      i += best_len - 1;
+      continue;
+    }
+    const uint16_t w = words[i];
+    bool started = false;
+    for (int shift = 12; shift >= 0; shift -= 4) {
+      const int nibble = (w >> shift) & 0xf;
+      if (nibble != 0 || started || shift == 0) {
+        *p++ = kHex[nibble];
+        started = true;
+      }
+    }
+    if (i != 7) {
+      *p++ = ':';
+    }
+  }
+  return static_cast<size_t>(p - out);
+}
+
 std::string IpAddr::toString() const {
   char buf[INET6_ADDRSTRLEN] = {};
   if (family == 4) {
     inet_ntop(AF_INET, bytes.data(), buf, sizeof buf);
-  } else if (family == 6) {
-    inet_ntop(AF_INET6, bytes.data(), buf, sizeof buf);
+    return buf;
+  }
+  if (family == 6) {
+    return std::string(buf, formatIpv6(bytes.data(), buf));
   }
   return buf;
 }

@@ -58,6 +58,11 @@ struct IpAddr {
   auto operator<=>(const IpAddr&) const = default;
 };
 
+// Writes the canonical text of a 16-byte IPv6 address (RFC 5952, as inet_ntop) to `out`, which
+// must hold INET6_ADDRSTRLEN (46) bytes; returns the length written, no NUL. inet_ntop is slow
+// enough to show in the probe's profile, so the common case is done here.
+size_t formatIpv6(const uint8_t* bytes, char* out);
+
 // A CIDR prefix such as 192.168.0.0/16 or fd00::/8.
 struct IpPrefix {
   IpAddr addr;

@@ -367,15 +367,23 @@ Timestamp FlowTable::idleTimeout(const Flow& flow) const {
 }
 
 void FlowTable::expire(Timestamp now) {
-  for (uint32_t slot = 1; slot < slots_.size(); ++slot) {
+  // Walk from the least recently used end: once a flow has been idle for less than the shortest
+  // timeout, every flow after it was touched later and is younger still. (When packet time runs
+  // backwards the order is approximate; a flow missed now goes at a later sweep.)
+  const Timestamp shortest = std::min({config_.tcp_idle_timeout, config_.tcp_closed_timeout,
+                                       config_.udp_idle_timeout, config_.other_idle_timeout});
+  for (uint32_t slot = slots_[0].lru_prev; slot != 0;) {
     const Flow& f = slots_[slot];
-    if (f.total_pkts == 0) {
-      continue;  // free slot
+    const uint32_t newer = f.lru_prev;
+    const Timestamp idle = now - f.last_seen;
+    if (idle <= shortest) {
+      break;
     }
-    if (now - f.last_seen > idleTimeout(f)) {
+    if (idle > idleTimeout(f)) {
       ++stats_.flows_expired;
       releaseSlot(slot);
     }
+    slot = newer;
   }
 }
 

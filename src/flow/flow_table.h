@@ -29,11 +29,12 @@ struct FlowTableConfig {
   Timestamp fragment_timeout = 30 * kNanosPerSecond;
 };
 
-// Told about every flow just before the table drops it, so window counters are never lost.
+// Told about every flow just before the table drops it, so window counters are never lost. The
+// listener may settle the flow (e.g. finalize its label); the flow is destroyed right after.
 class EvictionListener {
  public:
   virtual ~EvictionListener() = default;
-  virtual void onFlowRemoved(const Flow& flow) = 0;
+  virtual void onFlowRemoved(Flow& flow) = 0;
 };
 
 struct FlowTableStats {

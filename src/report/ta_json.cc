@@ -49,11 +49,9 @@ class Writer {
   void u64(uint64_t v) { cur_ = fmt::format_to(cur_, FMT_COMPILE("{}"), v); }
   void i64(int64_t v) { cur_ = fmt::format_to(cur_, FMT_COMPILE("{}"), v); }
   void dbl(double v) {
-    if (v == 0) {  // most rates in a window are zero; skip the shortest-digits search
-      *cur_++ = '0';
-      return;
+    if (!shortDecimal(v)) {
+      cur_ = fmt::format_to(cur_, FMT_COMPILE("{}"), v);
     }
-    cur_ = fmt::format_to(cur_, FMT_COMPILE("{}"), v);
   }
   // A JSON string: plain ASCII goes straight through; anything else is escaped by nlohmann,
   // invalid UTF-8 (from the wire) becoming U+FFFD rather than an exception.
@@ -83,11 +81,7 @@ class Writer {
       const auto& b = a.bytes;
       cur_ = fmt::format_to(cur_, FMT_COMPILE("{}.{}.{}.{}"), b[0], b[1], b[2], b[3]);
     } else if (a.isV6()) {
-      char buf[INET6_ADDRSTRLEN] = {};
-      inet_ntop(AF_INET6, a.bytes.data(), buf, sizeof buf);
-      const size_t n = std::strlen(buf);
-      std::memcpy(cur_, buf, n);
-      cur_ += n;
+      cur_ += formatIpv6(a.bytes.data(), cur_);
     }
     *cur_++ = '"';
   }
@@ -109,6 +103,37 @@ class Writer {
   }
 
  private:
+  // Rates are small integers over 10^k (bytes * 8 / 5000 has at most four decimals), and the
+  // general shortest-digits search costs more than the rest of an entry. Writes `v` as
+  // N / 10^k for the smallest k <= 6 that reproduces it exactly; false to fall back.
+  bool shortDecimal(double v) {
+    static constexpr double kPow10[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6};
+    if (!(v >= 0 && v < 1e12)) {
+      return false;
+    }
+    for (int k = 0; k <= 6; ++k) {
+      const double scaled = v * kPow10[k];
+      const auto n = static_cast<uint64_t>(scaled + 0.5);
+      // Both operands are exact, so the division is correctly rounded: equal means the decimal
+      // n / 10^k reads back as exactly v.
+      if (static_cast<double>(n) / kPow10[k] != v) {
+        continue;
+      }
+      const uint64_t unit = static_cast<uint64_t>(kPow10[k]);
+      cur_ = fmt::format_to(cur_, FMT_COMPILE("{}"), n / unit);
+      if (k > 0) {
+        uint64_t frac = n % unit;
+        *cur_++ = '.';
+        for (uint64_t div = unit / 10; div > 0; div /= 10) {
+          *cur_++ = static_cast<char>('0' + frac / div);
+          frac %= div;
+        }
+      }
+      return true;
+    }
+    return false;
+  }
+
   void hexByte(uint8_t b) {
     static constexpr char kHex[] = "0123456789abcdef";
     *cur_++ = kHex[b >> 4];

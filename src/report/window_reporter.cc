@@ -52,7 +52,7 @@ void WindowReporter::finish() {
   }
 }
 
-void WindowReporter::onFlowRemoved(const Flow& flow) {
+void WindowReporter::onFlowRemoved(Flow& flow) {
   if (!flow.window.empty()) {
     fillEntry(flow, nextEntry());
   }

@@ -42,7 +42,7 @@ class WindowReporter final : public EvictionListener {
 
   uint64_t recordsWritten() const { return records_written_; }
 
-  void onFlowRemoved(const Flow& flow) override;
+  void onFlowRemoved(Flow& flow) override;
 
  private:
   void closeWindow();

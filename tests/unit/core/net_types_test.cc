@@ -1,6 +1,10 @@
 #include "core/net_types.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
 
 namespace nm {
 namespace {
@@ -61,6 +65,26 @@ TEST(IpPrefixTest, RejectsBadLengths) {
   EXPECT_FALSE(IpPrefix::parse("10.0.0.0/", p));
   EXPECT_FALSE(IpPrefix::parse("10.0.0.0/8x", p));
   EXPECT_FALSE(IpPrefix::parse("10.0.0.0/-1", p));
+}
+
+TEST(FormatIpv6Test, AgreesWithInetNtop) {
+  std::mt19937 rng(42);
+  for (int i = 0; i < 200000; ++i) {
+    uint8_t b[16];
+    for (auto& x : b) {
+      // Mostly zero bytes, so runs of zero words of every length and place occur.
+      x = (rng() % 3 == 0) ? static_cast<uint8_t>(rng()) : 0;
+    }
+    if (i % 7 == 0) {
+      std::memset(b, 0, 10);  // the embedded-IPv4 corner
+      b[10] = b[11] = (i % 2) ? 0xff : 0;
+    }
+    char mine[INET6_ADDRSTRLEN] = {};
+    char libc[INET6_ADDRSTRLEN] = {};
+    const size_t n = formatIpv6(b, mine);
+    ASSERT_NE(inet_ntop(AF_INET6, b, libc, sizeof libc), nullptr);
+    ASSERT_EQ(std::string(mine, n), std::string(libc)) << i;
+  }
 }
 
 TEST(PrivateAddressTest, HomeRangesAreLocal) {

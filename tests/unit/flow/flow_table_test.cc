@@ -15,7 +15,7 @@ using testing::reply;
 
 class RecordingListener : public EvictionListener {
  public:
-  void onFlowRemoved(const Flow& flow) override {
+  void onFlowRemoved(Flow& flow) override {
     removed.push_back({flow.localIp().toString(), flow.localPort(), flow.window});
   }
   struct Removed {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <random>
 #include <vector>
 
 #include "support/packets.h"
@@ -238,6 +239,26 @@ TEST(TaJsonTest, StringsAreEscapedAndNumbersRoundTrip) {
   EXPECT_EQ(d["Proto"], "47");
   EXPECT_EQ(d["KbpsDw"].get<double>(), 0.1 + 0.2);
   EXPECT_EQ(d["PpsUp"].get<double>(), 1e-7);
+}
+
+TEST(TaJsonTest, EveryDoubleReadsBackExactly) {
+  std::mt19937_64 rng(7);
+  TaRecord r;
+  std::vector<double> values = {0, 1, 0.2, 0.0016, 1234.5678, 1e-7, 3.0 / 7, 1e300, 123456789012.5};
+  for (int i = 0; i < 20000; ++i) {
+    const auto bytes = rng() % 100'000'000;
+    values.push_back(static_cast<double>(bytes * 8) / (1000.0 * static_cast<double>(1 + i % 9)));
+    values.push_back(static_cast<double>(rng() % 1000) / static_cast<double>(1 + rng() % 60));
+  }
+  for (double v : values) {
+    TaFlowEntry e;
+    e.kbps_dw = v;
+    r.data.push_back(e);
+  }
+  const auto j = nlohmann::json::parse(toJsonLine(r));
+  for (size_t i = 0; i < values.size(); ++i) {
+    ASSERT_EQ(j["TrafficData"]["Data"][i]["KbpsDw"].get<double>(), values[i]) << i;
+  }
 }
 
 TEST(TaJsonTest, InvalidUtf8IsReplacedNotThrown) {
