@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/net_types.h"
@@ -77,14 +78,14 @@ struct FlowLabel {
   bool decided = false;                  // no further packets are inspected
 };
 
+// Fields are ordered so that the small ones share padding: the table holds one per active flow.
 struct Flow {
   FlowKey key;
+  MacAddr local_mac;
   bool local_is_a = true;  // which key endpoint is the local device
   bool has_mac = false;
+  bool in_window = false;   // moved packets since the window started
   uint8_t tcp_closing = 0;  // FIN seen from: bit0 local, bit1 remote; 0x4 = RST
-  MacAddr local_mac;
-  uint64_t id_hi = 0;  // 128-bit flow id, stable for this flow instance
-  uint64_t id_lo = 0;
   Timestamp first_seen = 0;
   Timestamp last_seen = 0;
   WindowCounters window;
@@ -94,10 +95,13 @@ struct Flow {
   FlowLabel label;
   std::unique_ptr<FlowAnalysis> analysis;  // classification in progress
 
-  // Intrusive links of FlowTable's recency list and window list (slot indices).
+  // Intrusive links of FlowTable's recency list (slot indices).
   uint32_t lru_prev = 0;
   uint32_t lru_next = 0;
-  bool in_window = false;
+
+  // 128-bit id of this flow instance (a new flow on the same 5-tuple gets a new one), derived
+  // from the key and the first packet's time rather than stored.
+  std::pair<uint64_t, uint64_t> id() const;
 
   const IpAddr& localIp() const { return local_is_a ? key.a_ip : key.b_ip; }
   const IpAddr& remoteIp() const { return local_is_a ? key.b_ip : key.a_ip; }

@@ -60,6 +60,11 @@ bool FlowKey::operator==(const FlowKey& o) const {
          a_ip.family == o.a_ip.family && b_ip.family == o.b_ip.family;
 }
 
+std::pair<uint64_t, uint64_t> Flow::id() const {
+  const uint64_t hi = mix64(FlowKeyHash{}(key) ^ static_cast<uint64_t>(first_seen));
+  return {hi, mix64(hi + 0x9e3779b97f4a7c15ULL)};
+}
+
 size_t FlowKeyHash::operator()(const FlowKey& k) const noexcept {
   // Keys are canonical already, so no symmetry is needed: multiply-xor the words, mix once.
   const uint8_t* a = k.a_ip.bytes.data();
@@ -183,9 +188,6 @@ void FlowTable::initFlow(Flow& flow, const FlowKey& key, bool src_is_a, const De
   flow.local_is_a = src_local == src_is_a;
   flow.first_seen = pkt.ts;
   flow.last_seen = pkt.ts;
-  const uint64_t h = FlowKeyHash{}(key);
-  flow.id_hi = mix64(h ^ static_cast<uint64_t>(pkt.ts));
-  flow.id_lo = mix64(flow.id_hi + 0x9e3779b97f4a7c15ULL);
   ++stats_.flows_created;
   if (key.proto == ipproto::kTcp) {
     ++active_tcp_;

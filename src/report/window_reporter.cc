@@ -1,6 +1,7 @@
 #include "report/window_reporter.h"
 
 #include <algorithm>
+#include <tuple>
 #include <cmath>
 
 namespace nm {
@@ -83,8 +84,7 @@ void WindowReporter::fillEntry(const Flow& flow, TaFlowEntry& e) const {
   e.device = flow.localIp();
   e.has_hw_addr = flow.has_mac;
   e.hw_addr = flow.local_mac;
-  e.flow_hi = flow.id_hi;
-  e.flow_lo = flow.id_lo;
+  std::tie(e.flow_hi, e.flow_lo) = flow.id();
   e.proto = flow.key.proto;
   e.lport = flow.localPort();
   e.sip = flow.remoteIp();

@@ -166,9 +166,10 @@ TEST(FlowTableTest, DistinctFlowsHaveDistinctIds) {
   PacketSpec b;
   b.sport = 50001;
   Flow& fa = table.observe(packet(a));
-  const uint64_t a_hi = fa.id_hi;
+  const auto a_id = fa.id();
   Flow& fb = table.observe(packet(b));
-  EXPECT_NE(a_hi, fb.id_hi);
+  EXPECT_NE(a_id, fb.id());
+  EXPECT_EQ(fb.id(), fb.id());  // stable
 }
 
 TEST(FlowFragmentTest, LaterFragmentsJoinTheirFirstFragmentsFlow) {
