@@ -76,6 +76,23 @@ class TaFileSink final : public TaRecordSink {
   uint64_t write_errors_ = 0;
 };
 
+// Settles a flow's label (when classifying) before the reporter writes its last window entry.
+class FinalizingListener final : public EvictionListener {
+ public:
+  FinalizingListener(Classifier* classifier, EvictionListener& next)
+      : classifier_(classifier), next_(next) {}
+  void onFlowRemoved(Flow& flow) override {
+    if (classifier_ != nullptr) {
+      classifier_->finalize(flow);
+    }
+    next_.onFlowRemoved(flow);
+  }
+
+ private:
+  Classifier* classifier_;
+  EvictionListener& next_;
+};
+
 // A fresh /tmp/tmp.ta.<digits>, as the original core wrote, so tailing daemons find it.
 FILE* openFreshTaFile(std::string& path) {
   std::random_device rd;
@@ -197,6 +214,8 @@ int runProbe(const ProbeOptions& o) {
   SummarySink summary(sink);
   TaRecordSink& first_sink = o.summary ? static_cast<TaRecordSink&>(summary) : sink;
   WindowReporter reporter(ReportConfig{o.window_seconds}, table, first_sink);
+  FinalizingListener finalizing(classifier.get(), reporter);
+  table.setListener(&finalizing);
   PacketSource* src = source.get();
   reporter.setDropCounter([src] { return src->stats().dropped; });
 

@@ -242,6 +242,11 @@ void writeEntry(const TaFlowEntry& e, Writer& w) {
   w.u64(e.pkts_up);
   w.lit(",\"PktsDw\":");
   w.u64(e.pkts_dw);
+  if (!e.ndpi.empty()) {
+    w.lit(",\"Ndpi\":");
+    w.str(e.ndpi);
+    w.reserve(kMaxEntryBytes);
+  }
   w.lit(",\"VideoInfo\":");
   writeChunks(e, w);
   w.reserve(32);

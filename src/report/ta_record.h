@@ -15,6 +15,7 @@ namespace nm {
 struct TaFlowEntry {
   std::string meta = "Unknown";
   std::string domain;
+  std::string ndpi;  // nDPI's independent verdict ("TLS.NetFlix"); "" when nDPI did not run
   IpAddr device;  // local IP
   MacAddr hw_addr;
   bool has_hw_addr = false;  // false: "HwAddr":"" (no link-layer address)

@@ -81,6 +81,11 @@ void WindowReporter::fillEntry(const Flow& flow, TaFlowEntry& e) const {
   } else {
     e.domain.clear();
   }
+  if (label.ndpi != nullptr) {
+    e.ndpi = *label.ndpi;
+  } else {
+    e.ndpi.clear();
+  }
   e.device = flow.localIp();
   e.has_hw_addr = flow.has_mac;
   e.hw_addr = flow.local_mac;

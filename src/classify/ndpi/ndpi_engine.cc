@@ -57,6 +57,11 @@ bool NdpiEngine::process(NdpiFlow& flow, const uint8_t* l3, uint32_t len, Timest
   flow.master_ = p.master_protocol;
   flow.app_ = p.app_protocol;
   ++flow.packets_;
+  // An application label is final enough (further dissection refines metadata, not the
+  // label); a bare protocol (TLS, QUIC) may still gain one, so it waits for more packets.
+  if (p.app_protocol != NDPI_PROTOCOL_UNKNOWN && p.app_protocol != p.master_protocol) {
+    return true;
+  }
   const bool detected =
       p.app_protocol != NDPI_PROTOCOL_UNKNOWN || p.master_protocol != NDPI_PROTOCOL_UNKNOWN;
   if (detected && ndpi_extra_dissection_possible(module_, flow.flow_) == 0) {
