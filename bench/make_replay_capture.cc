@@ -93,8 +93,8 @@ void shiftAddresses(uint8_t* frame, uint32_t caplen, uint8_t copy) {
 }
 
 int usage(const char* argv0) {
-  std::fprintf(stderr, "usage: %s [--min-packets N] [--same-flows] [--original-times] OUT FILE...\n",
-               argv0);
+  std::fprintf(
+      stderr, "usage: %s [--min-packets N] [--same-flows] [--original-times] OUT FILE...\n", argv0);
   return 2;
 }
 

@@ -1,5 +1,7 @@
 #include "classify/classifier.h"
 
+#include <absl/container/flat_hash_map.h>
+
 #include <array>
 #include <span>
 #include <vector>
@@ -8,10 +10,12 @@
 #include "classify/dns_cache.h"
 #include "classify/http/http_host.h"
 #include "classify/ndpi/ndpi_engine.h"
+#include "classify/quic/gquic.h"
 #include "classify/quic/quic_initial.h"
 #include "classify/signatures/signatures.h"
 #include "classify/string_pool.h"
 #include "classify/tls/client_hello.h"
+#include "classify/tls/server_certificate.h"
 
 namespace nm {
 namespace {
@@ -30,14 +34,21 @@ std::span<const uint8_t> payloadOf(const DecodedPacket& pkt) {
   return {pkt.payload, pkt.payload_caplen};
 }
 
-// What a flow has shown so far, until it is decided and nDPI is done.
-struct ClassifyState final : FlowAnalysis {
-  // The client's TCP byte stream from its first byte, for TLS and HTTP.
-  std::string stream;
+// One direction of a TCP connection, in sequence order from its first byte (bounded).
+struct TcpStream {
+  std::string bytes;
   std::vector<std::pair<uint32_t, std::string>> pending;  // segments that arrived early
   uint32_t next_seq = 0;
   bool seq_known = false;
-  bool stream_done = false;  // nothing more to learn from the stream
+};
+
+// What a flow has shown so far, until it is decided and nDPI is done.
+struct ClassifyState final : FlowAnalysis {
+  TcpStream up;    // client -> server: TLS ClientHello, HTTP request
+  TcpStream down;  // server -> client: the TLS certificate when the ClientHello had no SNI
+  bool stream_done = false;  // nothing more to learn from the streams
+  bool want_certificate = false;
+  std::vector<std::string> certificate_names;
   std::unique_ptr<QuicInitialReassembler> quic;
   bool quic_done = false;
   uint8_t quic_failures = 0;  // each costs a key derivation: give up after a few
@@ -52,8 +63,27 @@ struct ClassifyState final : FlowAnalysis {
   Evidence dns_evidence = Evidence::kNone;
   int prefix_service = -1;
   int signature_service = -1;
+  int socket_service = -1;
   uint16_t payload_packets = 0;
 };
+
+// A local UDP socket that spoke an identified protocol: calling apps use one socket for their
+// STUN exchange with a relay and for the media to each peer, which carries no signature itself.
+struct SocketKey {
+  IpAddr ip;
+  uint16_t port = 0;
+  bool operator==(const SocketKey&) const = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const SocketKey& k) {
+    return H::combine(std::move(h), k.ip.bytes, k.ip.family, k.port);
+  }
+};
+struct SocketEntry {
+  int service;
+  Timestamp expires;
+};
+constexpr Timestamp kSocketCacheTtl = 600 * kNanosPerSecond;
+constexpr size_t kMaxSocketEntries = 65'536;
 
 }  // namespace
 
@@ -77,6 +107,10 @@ const char* evidenceName(Evidence e) {
       return "ip-prefix";
     case Evidence::kPayloadSignature:
       return "payload-signature";
+    case Evidence::kTlsCertificate:
+      return "tls-certificate";
+    case Evidence::kSocketCache:
+      return "socket-cache";
   }
   return "none";
 }
@@ -111,8 +145,7 @@ class Classifier::Impl {
       st = start(flow, pkt);
     }
     if (!st->ndpi_done) {
-      st->ndpi_done =
-          ndpi_->process(*st->ndpi, pkt.l3, pkt.l3_caplen, pkt.ts, flow.key.proto);
+      st->ndpi_done = ndpi_->process(*st->ndpi, pkt.l3, pkt.l3_caplen, pkt.ts, flow.key.proto);
       if (st->ndpi_done) {
         settleNdpi(flow, *st);
       }
@@ -131,11 +164,15 @@ class Classifier::Impl {
       } else if (flow.key.proto == ipproto::kUdp && upstream) {
         inspectUdp(*st, pkt);
       }
-      const bool nothing_left = flow.key.proto == ipproto::kTcp
-                                    ? st->stream_done
-                                    : (flow.key.proto != ipproto::kUdp || st->quic_done);
-      if (st->sni != nullptr || st->host != nullptr || st->signature_service >= 0 ||
-          nothing_left ||
+      // UDP flows stay open to payload signatures for a few packets: a calling app's STUN
+      // attributes or a game's hello often come after the first datagram.
+      const bool nothing_left =
+          flow.key.proto == ipproto::kTcp
+              ? st->stream_done
+              : (flow.key.proto != ipproto::kUdp ||
+                 (st->quic_done &&
+                  (st->dns_name != nullptr || st->payload_packets >= config_.signature_packets)));
+      if (st->sni != nullptr || st->host != nullptr || st->signature_service >= 0 || nothing_left ||
           st->packets >= config_.max_packets) {
         decide(flow, *st);
       } else {
@@ -185,6 +222,12 @@ class Classifier::Impl {
       }
     }
     st->prefix_service = services_.matchAddress(flow.remoteIp());
+    if (flow.key.proto == ipproto::kUdp) {
+      if (auto it = sockets_.find(SocketKey{flow.localIp(), flow.localPort()});
+          it != sockets_.end() && it->second.expires > pkt.ts) {
+        st->socket_service = it->second.service;
+      }
+    }
     ClassifyState* raw = st.get();
     flow.analysis = std::move(st);
     return raw;
@@ -207,7 +250,20 @@ class Classifier::Impl {
     ctx.payload = payloadOf(pkt);
     if (const char* protocol = matchPayloadSignature(ctx)) {
       st.signature_service = services_.findByNdpiName(protocol);
+      if (st.signature_service >= 0 && flow.key.proto == ipproto::kUdp) {
+        rememberSocket(flow, st.signature_service, pkt.ts);
+      }
     }
+  }
+
+  void rememberSocket(const Flow& flow, int service, Timestamp now) {
+    if (sockets_.size() >= kMaxSocketEntries) {
+      absl::erase_if(sockets_, [now](const auto& e) { return e.second.expires <= now; });
+      if (sockets_.size() >= kMaxSocketEntries) {
+        return;  // bounded; the flow itself is labelled anyway
+      }
+    }
+    sockets_[SocketKey{flow.localIp(), flow.localPort()}] = {service, now + kSocketCacheTtl};
   }
 
   // Parses a DNS packet and feeds its answers to the cache; returns the messages parsed.
@@ -264,11 +320,11 @@ class Classifier::Impl {
     }
   }
 
-  void appendSegment(ClassifyState& st, uint32_t seq, std::span<const uint8_t> data) {
-    const auto offset = static_cast<int32_t>(seq - st.next_seq);
+  static void appendSegment(TcpStream& s, uint32_t seq, std::span<const uint8_t> data) {
+    const auto offset = static_cast<int32_t>(seq - s.next_seq);
     if (offset > 0) {
-      if (st.pending.size() < kMaxPendingSegments) {
-        st.pending.emplace_back(seq, std::string(data.begin(), data.end()));
+      if (s.pending.size() < kMaxPendingSegments) {
+        s.pending.emplace_back(seq, std::string(data.begin(), data.end()));
       }
       return;
     }
@@ -276,59 +332,97 @@ class Classifier::Impl {
     if (skip >= data.size()) {
       return;
     }
-    const size_t room = kMaxStreamBytes - std::min(kMaxStreamBytes, st.stream.size());
+    const size_t room = kMaxStreamBytes - std::min(kMaxStreamBytes, s.bytes.size());
     const size_t take = std::min(data.size() - skip, room);
-    st.stream.append(reinterpret_cast<const char*>(data.data() + skip), take);
-    st.next_seq += static_cast<uint32_t>(take);
+    s.bytes.append(reinterpret_cast<const char*>(data.data() + skip), take);
+    s.next_seq += static_cast<uint32_t>(take);
   }
 
-  void inspectTcp(ClassifyState& st, const DecodedPacket& pkt, bool upstream) {
-    if (!upstream || st.stream_done) {
-      return;
-    }
+  // Adds a segment to `s`; false when the snap length cut it (later bytes would be misplaced).
+  static bool addSegment(TcpStream& s, const DecodedPacket& pkt) {
     if ((pkt.tcp_flags & tcpflag::kSyn) != 0) {
-      st.next_seq = pkt.tcp_seq + 1;
-      st.seq_known = true;
-      return;
+      s.next_seq = pkt.tcp_seq + 1;
+      s.seq_known = true;
+      return true;
     }
     if (pkt.payload_wire_len == 0 || pkt.l4_header_len == 0) {
-      return;
+      return true;
     }
-    if (!st.seq_known) {  // mid-stream start: the stream begins with this segment
-      st.next_seq = pkt.tcp_seq;
-      st.seq_known = true;
+    if (!s.seq_known) {  // mid-stream start: the stream begins with this segment
+      s.next_seq = pkt.tcp_seq;
+      s.seq_known = true;
     }
-    appendSegment(st, pkt.tcp_seq, payloadOf(pkt));
-    if (pkt.payload_caplen < pkt.payload_wire_len) {
-      st.stream_done = true;  // the snap length cut the stream: later bytes would be misplaced
-    }
-    for (bool progress = true; progress && !st.pending.empty();) {
+    appendSegment(s, pkt.tcp_seq, payloadOf(pkt));
+    for (bool progress = true; progress && !s.pending.empty();) {
       progress = false;
-      for (size_t i = 0; i < st.pending.size(); ++i) {
-        if (static_cast<int32_t>(st.pending[i].first - st.next_seq) <= 0) {
-          auto [seq, bytes] = std::move(st.pending[i]);
-          st.pending.erase(st.pending.begin() + static_cast<std::ptrdiff_t>(i));
-          appendSegment(st, seq,
-                        {reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+      for (size_t i = 0; i < s.pending.size(); ++i) {
+        if (static_cast<int32_t>(s.pending[i].first - s.next_seq) <= 0) {
+          auto [seq, bytes] = std::move(s.pending[i]);
+          s.pending.erase(s.pending.begin() + static_cast<std::ptrdiff_t>(i));
+          appendSegment(s, seq, {reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
           progress = true;
           break;
         }
       }
     }
+    return pkt.payload_caplen >= pkt.payload_wire_len;
+  }
+
+  static std::span<const uint8_t> bytesOf(const TcpStream& s) {
+    return {reinterpret_cast<const uint8_t*>(s.bytes.data()), s.bytes.size()};
+  }
+
+  void inspectTcp(ClassifyState& st, const DecodedPacket& pkt, bool upstream) {
+    if (st.stream_done) {
+      return;
+    }
+    if (!upstream) {
+      if (st.want_certificate) {
+        if (!addSegment(st.down, pkt)) {
+          st.stream_done = true;
+          return;
+        }
+        parseCertificate(st);
+      }
+      return;
+    }
+    if (st.want_certificate) {
+      return;  // the ClientHello is parsed; only the server's side matters now
+    }
+    if (!addSegment(st.up, pkt)) {
+      st.stream_done = true;
+      return;
+    }
     parseStream(st);
   }
 
+  void parseCertificate(ClassifyState& st) {
+    if ((st.down.bytes.empty())) {
+      return;
+    }
+    const ParseStatus s = parseTlsServerCertificateNames(bytesOf(st.down), st.certificate_names);
+    if (s == ParseStatus::kNeedMore) {
+      st.stream_done = st.down.bytes.size() >= kMaxStreamBytes;
+      return;
+    }
+    if (s == ParseStatus::kMalformed) {
+      ++stats_.tls_malformed;
+    }
+    st.stream_done = true;
+  }
+
   void parseStream(ClassifyState& st) {
-    const std::span<const uint8_t> bytes{reinterpret_cast<const uint8_t*>(st.stream.data()),
-                                         st.stream.size()};
+    const std::span<const uint8_t> bytes = bytesOf(st.up);
     TlsClientHello hello;
     const ParseStatus tls = parseTlsClientHello(bytes, hello);
     if (tls == ParseStatus::kFound) {
       if (!hello.sni.empty()) {
         st.sni = pool_.intern(hello.sni);
         st.sni_evidence = Evidence::kTlsSni;
+        st.stream_done = true;
+      } else {
+        st.want_certificate = true;  // no SNI: the server's certificate may name it
       }
-      st.stream_done = true;
       return;
     }
     if (tls == ParseStatus::kMalformed) {
@@ -337,7 +431,7 @@ class Classifier::Impl {
       return;
     }
     if (tls == ParseStatus::kNeedMore) {
-      st.stream_done = st.stream.size() >= kMaxStreamBytes;
+      st.stream_done = st.up.bytes.size() >= kMaxStreamBytes;
       return;
     }
     std::string host;
@@ -345,11 +439,20 @@ class Classifier::Impl {
     if (http == ParseStatus::kFound) {
       st.host = pool_.intern(host);
     }
-    st.stream_done = http != ParseStatus::kNeedMore || st.stream.size() >= kMaxStreamBytes;
+    st.stream_done = http != ParseStatus::kNeedMore || st.up.bytes.size() >= kMaxStreamBytes;
   }
 
   void inspectUdp(ClassifyState& st, const DecodedPacket& pkt) {
     if (st.quic_done || pkt.payload_caplen == 0) {
+      return;
+    }
+    // Google QUIC (Q0xx) sends its ClientHello in clear: one datagram says all.
+    std::string gquic_sni;
+    if (parseGquicChloSni(payloadOf(pkt), gquic_sni) == ParseStatus::kFound) {
+      st.sni = pool_.intern(gquic_sni);
+      st.sni_evidence = Evidence::kQuicSni;
+      st.quic_done = true;
+      st.quic.reset();
       return;
     }
     if (!st.quic) {
@@ -393,13 +496,27 @@ class Classifier::Impl {
     take(byName(st.sni), st.sni_evidence);
     take(byName(st.host), Evidence::kHttpHost);
     take(st.signature_service, Evidence::kPayloadSignature);
+    take(st.socket_service, Evidence::kSocketCache);
     take(byName(st.dns_name), st.dns_evidence);
+    if (st.sni == nullptr) {
+      for (const std::string& name : st.certificate_names) {
+        // A wildcard's suffix is what the service map knows.
+        const std::string_view bare =
+            name.starts_with("*.") ? std::string_view(name).substr(2) : std::string_view(name);
+        take(services_.matchDomain(bare), Evidence::kTlsCertificate);
+      }
+    }
     take(st.prefix_service, Evidence::kIpPrefix);
     label.domain = st.sni != nullptr ? st.sni : (st.dns_name != nullptr ? st.dns_name : st.host);
+    Evidence domain_evidence = st.sni != nullptr        ? st.sni_evidence
+                               : st.dns_name != nullptr ? st.dns_evidence
+                                                        : Evidence::kHttpHost;
+    if (label.domain == nullptr && !st.certificate_names.empty()) {
+      label.domain = pool_.intern(st.certificate_names.front());
+      domain_evidence = Evidence::kTlsCertificate;
+    }
     if (label.service == nullptr && label.domain != nullptr) {
-      label.evidence = static_cast<uint8_t>(st.sni != nullptr       ? st.sni_evidence
-                                            : st.dns_name != nullptr ? st.dns_evidence
-                                                                     : Evidence::kHttpHost);
+      label.evidence = static_cast<uint8_t>(domain_evidence);
     }
   }
 
@@ -409,8 +526,9 @@ class Classifier::Impl {
     ++stats_.flows_decided;
     ++stats_.by_evidence[flow.label.evidence];
     // Free the parsing state at once; only nDPI may still be running.
-    std::string().swap(st.stream);
-    st.pending.clear();
+    st.up = TcpStream{};
+    st.down = TcpStream{};
+    std::vector<std::string>().swap(st.certificate_names);
     st.quic.reset();
   }
 
@@ -421,6 +539,7 @@ class Classifier::Impl {
   std::vector<const std::string*> service_names_;
   DnsCache dns_;
   std::vector<DnsMessage> dns_scratch_;
+  absl::flat_hash_map<SocketKey, SocketEntry> sockets_;
   std::unique_ptr<NdpiEngine> ndpi_;
 };
 
@@ -429,9 +548,17 @@ Classifier::Classifier(const ServiceMap& services, ClassifierConfig config)
 
 Classifier::~Classifier() = default;
 
-void Classifier::inspect(Flow& flow, const DecodedPacket& pkt) { impl_->inspect(flow, pkt); }
-void Classifier::finalize(Flow& flow) { impl_->finalize(flow); }
-size_t Classifier::dnsCacheSize() const { return impl_->dnsCacheSize(); }
-uint64_t Classifier::dnsCacheRejected() const { return impl_->dnsCacheRejected(); }
+void Classifier::inspect(Flow& flow, const DecodedPacket& pkt) {
+  impl_->inspect(flow, pkt);
+}
+void Classifier::finalize(Flow& flow) {
+  impl_->finalize(flow);
+}
+size_t Classifier::dnsCacheSize() const {
+  return impl_->dnsCacheSize();
+}
+uint64_t Classifier::dnsCacheRejected() const {
+  return impl_->dnsCacheRejected();
+}
 
 }  // namespace nm

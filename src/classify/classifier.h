@@ -27,21 +27,23 @@ enum class Evidence : uint8_t {
   kDnsQuery,            // a DNS flow: the name it asks for
   kIpPrefix,            // the server address lies in a service's prefix
   kPayloadSignature,    // an application protocol recognised from payload bytes
+  kTlsCertificate,      // no SNI: the names in the server's certificate (TLS 1.2 and older)
+  kSocketCache,         // the same local UDP socket already spoke an identified protocol
 };
 const char* evidenceName(Evidence e);
 
 struct ClassifierConfig {
-  bool ndpi = true;                        // run nDPI beside our classifier
-  uint32_t max_packets = 24;               // undecided flows give up after this many packets
-  uint32_t signature_packets = 8;          // payload packets offered to payload signatures
-  size_t dns_cache_entries = 1'000'000;    // (client, server) pairs remembered
+  bool ndpi = true;                               // run nDPI beside our classifier
+  uint32_t max_packets = 24;                      // undecided flows give up after this many packets
+  uint32_t signature_packets = 8;                 // payload packets offered to payload signatures
+  size_t dns_cache_entries = 1'000'000;           // (client, server) pairs remembered
   Timestamp dns_min_ttl = 300 * kNanosPerSecond;  // clients cache longer than short TTLs say
-  bool dns_any_client = true;              // fall back to names other clients resolved
+  bool dns_any_client = true;                     // fall back to names other clients resolved
 };
 
 struct ClassifierStats {
   uint64_t flows_decided = 0;
-  uint64_t by_evidence[9] = {};
+  uint64_t by_evidence[11] = {};
   uint64_t dns_responses = 0;
   uint64_t dns_malformed = 0;
   uint64_t tls_malformed = 0;

@@ -51,12 +51,12 @@ class VerdictCollector final : public EvictionListener {
   void onFlowRemoved(Flow& flow) override {
     classifier_.finalize(flow);
     const FlowLabel& l = flow.label;
-    verdicts.push_back(FlowVerdict{
-        flow.first_seen, ipProtoName(flow.key.proto), flow.localIp().toString(),
-        flow.localPort(), flow.remoteIp().toString(), flow.remotePort(),
-        l.service ? *l.service : (l.domain ? "Other" : "Unknown"), l.domain ? *l.domain : "",
-        evidenceName(static_cast<Evidence>(l.evidence)), l.ndpi ? *l.ndpi : "",
-        flow.total_bytes, flow.total_pkts});
+    verdicts.push_back(
+        FlowVerdict{flow.first_seen, ipProtoName(flow.key.proto), flow.localIp().toString(),
+                    flow.localPort(), flow.remoteIp().toString(), flow.remotePort(),
+                    l.service ? *l.service : (l.domain ? "Other" : "Unknown"),
+                    l.domain ? *l.domain : "", evidenceName(static_cast<Evidence>(l.evidence)),
+                    l.ndpi ? *l.ndpi : "", flow.total_bytes, flow.total_pkts});
   }
   std::vector<FlowVerdict> verdicts;
 
@@ -118,24 +118,22 @@ int runClassify(const ClassifyOptions& o) {
                    [](const auto& a, const auto& b) { return a.first_seen < b.first_seen; });
   if (o.json) {
     for (const FlowVerdict& f : v) {
-      nlohmann::ordered_json j{{"proto", f.proto},       {"local", f.local},
-                               {"local_port", f.lport},  {"remote", f.remote},
-                               {"remote_port", f.rport}, {"service", f.service},
-                               {"domain", f.domain},     {"evidence", f.evidence},
-                               {"ndpi", f.ndpi},         {"bytes", f.bytes},
-                               {"packets", f.packets},   {"first_seen_ns", f.first_seen}};
+      nlohmann::ordered_json j{
+          {"proto", f.proto},   {"local", f.local},       {"local_port", f.lport},
+          {"remote", f.remote}, {"remote_port", f.rport}, {"service", f.service},
+          {"domain", f.domain}, {"evidence", f.evidence}, {"ndpi", f.ndpi},
+          {"bytes", f.bytes},   {"packets", f.packets},   {"first_seen_ns", f.first_seen}};
       std::puts(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     }
     return 0;
   }
   auto endpoint = [](const std::string& ip, uint16_t port) {
     return ip.find(':') == std::string::npos ? fmt::format("{}:{}", ip, port)
-                                              : fmt::format("[{}]:{}", ip, port);
+                                             : fmt::format("[{}]:{}", ip, port);
   };
   for (const FlowVerdict& f : v) {
-    std::printf("%-6s %s <-> %s  %s  %s  [%s]  ndpi=%s  %llu bytes %llu pkts\n",
-                f.proto.c_str(), endpoint(f.local, f.lport).c_str(),
-                endpoint(f.remote, f.rport).c_str(),
+    std::printf("%-6s %s <-> %s  %s  %s  [%s]  ndpi=%s  %llu bytes %llu pkts\n", f.proto.c_str(),
+                endpoint(f.local, f.lport).c_str(), endpoint(f.remote, f.rport).c_str(),
                 f.service.c_str(), f.domain.empty() ? "-" : f.domain.c_str(), f.evidence.c_str(),
                 f.ndpi.empty() ? "-" : f.ndpi.c_str(), static_cast<unsigned long long>(f.bytes),
                 static_cast<unsigned long long>(f.packets));

@@ -292,7 +292,7 @@ int runProbe(const ProbeOptions& o) {
   if (classifier) {
     const ClassifierStats& st = classifier->stats();
     counters["classify.flows_decided"] = st.flows_decided;
-    for (uint8_t e = 0; e < 9; ++e) {
+    for (uint8_t e = 0; e < 11; ++e) {
       counters[std::string("classify.by_") + evidenceName(static_cast<Evidence>(e))] =
           st.by_evidence[e];
     }

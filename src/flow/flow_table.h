@@ -23,7 +23,7 @@ struct FlowTableConfig {
   Timestamp tcp_closed_timeout = 10 * kNanosPerSecond;  // after FIN both ways or RST
   Timestamp udp_idle_timeout = 60 * kNanosPerSecond;
   Timestamp other_idle_timeout = 60 * kNanosPerSecond;
-  uint32_t chunk_min_payload = 1;  // upstream TCP payload bytes that open a chunk; 0 = off
+  uint32_t chunk_min_payload = 1;       // upstream TCP payload bytes that open a chunk; 0 = off
   uint32_t max_chunks_per_window = 32;  // closed chunks kept per flow and window; more are counted
   uint32_t max_fragment_entries = 65'536;
   Timestamp fragment_timeout = 30 * kNanosPerSecond;

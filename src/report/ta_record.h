@@ -16,7 +16,7 @@ struct TaFlowEntry {
   std::string meta = "Unknown";
   std::string domain;
   std::string ndpi;  // nDPI's independent verdict ("TLS.NetFlix"); "" when nDPI did not run
-  IpAddr device;  // local IP
+  IpAddr device;     // local IP
   MacAddr hw_addr;
   bool has_hw_addr = false;  // false: "HwAddr":"" (no link-layer address)
   uint64_t flow_hi = 0;      // "Flow": 32 hex digits, stable for the flow's lifetime

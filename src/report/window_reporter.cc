@@ -1,8 +1,8 @@
 #include "report/window_reporter.h"
 
 #include <algorithm>
-#include <tuple>
 #include <cmath>
+#include <tuple>
 
 namespace nm {
 namespace {

@@ -129,10 +129,11 @@ def main():
     print("%-22s %6s %6s %12s %8s" % ("service", "flows", "agree", "bytes", "agree%"))
     for name, (n, good, b, gb) in sorted(per_service.items(), key=lambda kv: -kv[1][2]):
         print("%-22s %6d %6d %12d %7.1f%%" % (name, n, good, b, 100.0 * gb / b if b else 100))
-    print("\nDisagreements (file, nDPI label, expected, ours, our evidence and domain, nDPI host):")
+    print("\nDisagreements (bytes, file, nDPI label, expected, ours, our evidence and domain, "
+          "nDPI host):")
     for r in sorted((r for r in results if not r["ok"]), key=lambda r: -r["bytes"]):
-        print("  %-40s %-24s %-16s %-18s %-10s %-30s %s%s" % (
-            r["file"][:40], r["label"][:24], r["service"], r["got"], r["evidence"],
+        print("  %9d %-36s %-24s %-16s %-18s %-10s %-30s %s%s" % (
+            r["bytes"], r["file"][:36], r["label"][:24], r["service"], r["got"], r["evidence"],
             r["domain"][:30], r["host"], "  (inside %s tunnel)" % r["tunnel"] if r["tunnel"] else ""))
     byte_share = ok_bytes / total_bytes if total_bytes else 1.0
     flow_share = ok_flows / len(results) if results else 1.0

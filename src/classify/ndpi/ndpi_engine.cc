@@ -52,8 +52,8 @@ bool NdpiEngine::process(NdpiFlow& flow, const uint8_t* l3, uint32_t len, Timest
     return true;
   }
   const auto capped = static_cast<unsigned short>(std::min<uint32_t>(len, 0xffff));
-  const ndpi_protocol p = ndpi_detection_process_packet(
-      module_, flow.flow_, l3, capped, static_cast<uint64_t>(ts / 1'000'000));
+  const ndpi_protocol p = ndpi_detection_process_packet(module_, flow.flow_, l3, capped,
+                                                        static_cast<uint64_t>(ts / 1'000'000));
   flow.master_ = p.master_protocol;
   flow.app_ = p.app_protocol;
   ++flow.packets_;

@@ -5,5 +5,6 @@ find_package(OpenSSL 3.0 REQUIRED)
 set(NM_CLASSIFY_QUIC_SOURCES
   quic/crypto_stream.cc
   quic/initial_protection.cc
-  quic/quic_initial.cc)
+  quic/quic_initial.cc
+  quic/gquic.cc)
 set(NM_CLASSIFY_QUIC_LIBRARIES OpenSSL::Crypto)

@@ -16,8 +16,8 @@ struct PayloadContext {
   uint8_t l4_proto = 0;  // 6 or 17
   uint16_t local_port = 0;
   uint16_t remote_port = 0;
-  bool upstream = false;          // local -> remote
-  uint32_t payload_index = 0;     // 0 for the flow's first packet with payload, either direction
+  bool upstream = false;             // local -> remote
+  uint32_t payload_index = 0;        // 0 for the flow's first packet with payload, either direction
   std::span<const uint8_t> payload;  // captured bytes of this packet's transport payload
 };
 

@@ -33,16 +33,21 @@ std::vector<uint8_t> clientHello(const std::string& sni) {
   std::vector<uint8_t> ext;
   const auto n = static_cast<uint16_t>(sni.size());
   const uint16_t list_len = n + 3;
-  ext = {0x00, 0x00, static_cast<uint8_t>((list_len + 2) >> 8),
-         static_cast<uint8_t>(list_len + 2), static_cast<uint8_t>(list_len >> 8),
-         static_cast<uint8_t>(list_len), 0x00, static_cast<uint8_t>(n >> 8),
+  ext = {0x00,
+         0x00,
+         static_cast<uint8_t>((list_len + 2) >> 8),
+         static_cast<uint8_t>(list_len + 2),
+         static_cast<uint8_t>(list_len >> 8),
+         static_cast<uint8_t>(list_len),
+         0x00,
+         static_cast<uint8_t>(n >> 8),
          static_cast<uint8_t>(n)};
   ext.insert(ext.end(), sni.begin(), sni.end());
   std::vector<uint8_t> body = {0x03, 0x03};
-  body.insert(body.end(), 32, 0x11);                // random
-  body.push_back(0);                                // session id
+  body.insert(body.end(), 32, 0x11);                  // random
+  body.push_back(0);                                  // session id
   body.insert(body.end(), {0x00, 0x02, 0x13, 0x01});  // one cipher suite
-  body.insert(body.end(), {0x01, 0x00});            // null compression
+  body.insert(body.end(), {0x01, 0x00});              // null compression
   body.push_back(static_cast<uint8_t>(ext.size() >> 8));
   body.push_back(static_cast<uint8_t>(ext.size()));
   body.insert(body.end(), ext.begin(), ext.end());
@@ -65,11 +70,12 @@ std::vector<uint8_t> dnsResponse(const std::string& name, const std::vector<uint
       dot = name.size();
     }
     m.push_back(static_cast<uint8_t>(dot - start));
-    m.insert(m.end(), name.begin() + static_cast<long>(start), name.begin() + static_cast<long>(dot));
+    m.insert(m.end(), name.begin() + static_cast<long>(start),
+             name.begin() + static_cast<long>(dot));
     start = dot + 1;
   }
   m.push_back(0);
-  m.insert(m.end(), {0, 1, 0, 1});                    // A IN
+  m.insert(m.end(), {0, 1, 0, 1});                                      // A IN
   m.insert(m.end(), {0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0x0e, 0x10, 0, 4});  // ptr, A IN, ttl 3600
   m.insert(m.end(), addr.begin(), addr.end());
   return m;
@@ -181,7 +187,12 @@ TEST_F(ClassifierTest, IpPrefixWhenThereIsNoName) {
   s.dport = 9000;
   const std::vector<uint8_t> junk = {1, 2, 3, 4};
   Flow& f = feed(s, junk);
-  EXPECT_TRUE(f.label.decided);  // not QUIC: nothing more to learn
+  EXPECT_FALSE(f.label.decided);     // not QUIC, but a signature may still show up
+  EXPECT_EQ(service(f), "Netflix");  // provisional
+  for (int i = 1; i < 8; ++i) {
+    feed(s, junk);
+  }
+  EXPECT_TRUE(f.label.decided);  // payload signatures had their packets
   EXPECT_EQ(service(f), "Netflix");
   EXPECT_EQ(f.label.domain, nullptr);
   EXPECT_EQ(evidence(f), Evidence::kIpPrefix);
@@ -205,6 +216,51 @@ TEST_F(ClassifierTest, NameWithoutServiceIsOtherAndNothingIsUnknown) {
   EXPECT_EQ(g->label.service, nullptr);
   EXPECT_EQ(g->label.domain, nullptr);
   EXPECT_EQ(evidence(*g), Evidence::kNone);
+}
+
+TEST_F(ClassifierTest, SocketCacheCarriesASignatureToTheSameLocalSocket) {
+  std::vector<std::string> errors;
+  ServiceMap services;
+  ASSERT_TRUE(ServiceMap::parse(R"([[service]]
+name = "Spotify"
+type = "audio"
+domains = ["spotify.com"]
+ndpi = ["Spotify"]
+)",
+                                "test", services, errors));
+  ClassifierConfig config;
+  config.ndpi = false;
+  Classifier classifier(services, config);
+  FlowTable table(FlowTableConfig{});
+  auto feedTo = [&](const PacketSpec& spec, const std::string& text) -> Flow& {
+    DecodedPacket p = packet(spec);
+    p.payload = reinterpret_cast<const uint8_t*>(text.data());
+    p.payload_caplen = p.payload_wire_len = static_cast<uint32_t>(text.size());
+    Flow& f = table.observe(p);
+    classifier.inspect(f, p);
+    return f;
+  };
+  PacketSpec discovery;  // Spotify's LAN discovery broadcast from port 57621
+  discovery.proto = ipproto::kUdp;
+  discovery.sport = 57621;
+  discovery.dst = "192.168.1.255";
+  discovery.dport = 57621;
+  Flow& a = feedTo(discovery, std::string("SpotUdp0") + std::string(36, '\x01'));
+  ASSERT_NE(a.label.service, nullptr);
+  EXPECT_EQ(*a.label.service, "Spotify");
+  EXPECT_EQ(static_cast<Evidence>(a.label.evidence), Evidence::kPayloadSignature);
+
+  PacketSpec other = discovery;  // same local socket, another peer, no signature
+  other.dst = "198.51.100.80";
+  other.dport = 4000;
+  Flow& b = feedTo(other, "opaque");
+  ASSERT_NE(b.label.service, nullptr);
+  EXPECT_EQ(*b.label.service, "Spotify");
+  EXPECT_EQ(static_cast<Evidence>(b.label.evidence), Evidence::kSocketCache);
+
+  PacketSpec elsewhere = other;  // another local port: nothing carried over
+  elsewhere.sport = 40000;
+  EXPECT_EQ(feedTo(elsewhere, "opaque").label.service, nullptr);
 }
 
 TEST_F(ClassifierTest, FinalizeSettlesUndecidedFlows) {
