@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang + ASan/UBSan in build-fuzz/ and fuzzes each for a
 # bounded time. Usage: fuzz/run.sh [SECONDS_PER_TARGET] [TARGET...]  (default 60 s; all targets:
-# fuzz_decode fuzz_tls_sni fuzz_http_host fuzz_dns fuzz_quic). Exits non-zero when a fuzzer finds
+# fuzz_decode fuzz_tls_sni fuzz_http_host fuzz_dns fuzz_quic fuzz_signatures fuzz_certificate).
+# Exits non-zero when a fuzzer finds
 # a crash, a sanitizer report, a broken invariant or a hang; the input is in build-fuzz/artifacts/.
 set -euo pipefail
 
 seconds="${1:-60}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_decode fuzz_tls_sni fuzz_http_host fuzz_dns fuzz_quic)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_decode fuzz_tls_sni fuzz_http_host fuzz_dns fuzz_quic
+  fuzz_signatures fuzz_certificate)
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${root}/build-fuzz"
 artifacts="${build}/artifacts"

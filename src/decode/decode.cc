@@ -621,19 +621,6 @@ const char* decodeStatusName(DecodeStatus status) {
   return "decode.invalid_status";
 }
 
-bool hasIpLayer(DecodeStatus status) {
-  switch (status) {
-    case DecodeStatus::kOk:
-    case DecodeStatus::kTruncatedTcp:
-    case DecodeStatus::kBadTcpHeader:
-    case DecodeStatus::kTruncatedUdp:
-    case DecodeStatus::kTruncatedIcmp:
-      return true;
-    default:
-      return false;
-  }
-}
-
 DecodeStatus decode(const RawPacket& raw, DecodedPacket& out) {
   out = DecodedPacket{};
   out.ts = raw.ts;

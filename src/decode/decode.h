@@ -108,6 +108,17 @@ DecodeStatus decode(const RawPacket& raw, DecodedPacket& out);
 
 // True when the status still produced usable IP addresses in `out` (the packet can be counted
 // in a flow even though something after the IP header was malformed).
-bool hasIpLayer(DecodeStatus status);
+inline bool hasIpLayer(DecodeStatus status) {
+  switch (status) {
+    case DecodeStatus::kOk:
+    case DecodeStatus::kTruncatedTcp:
+    case DecodeStatus::kBadTcpHeader:
+    case DecodeStatus::kTruncatedUdp:
+    case DecodeStatus::kTruncatedIcmp:
+      return true;
+    default:
+      return false;
+  }
+}
 
 }  // namespace nm

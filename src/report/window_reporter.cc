@@ -32,11 +32,8 @@ WindowReporter::WindowReporter(ReportConfig config, FlowTable& table, TaRecordSi
   table_.setListener(this);
 }
 
-void WindowReporter::advanceTo(Timestamp ts) {
+void WindowReporter::startWindowAt(Timestamp ts) {
   const Timestamp len = config_.window_seconds * kNanosPerSecond;
-  if (started_ && ts < window_end_) {
-    return;
-  }
   if (started_) {
     closeWindow();
     table_.expire(ts);

@@ -34,7 +34,11 @@ class WindowReporter final : public EvictionListener {
 
   // Moves the clock to `ts` (packet or, on an idle live link, wall time): closes the current
   // window if `ts` lies past its end. Time that goes backwards stays in the current window.
-  void advanceTo(Timestamp ts);
+  void advanceTo(Timestamp ts) {
+    if (!started_ || ts >= window_end_) {  // inline: the common case is "same window"
+      startWindowAt(ts);
+    }
+  }
   // Counts one received frame (decoded or not) in the current window.
   void countFrame() { ++frames_in_window_; }
   // Closes the open window, if any. Call at the end of a capture.
@@ -45,6 +49,7 @@ class WindowReporter final : public EvictionListener {
   void onFlowRemoved(Flow& flow) override;
 
  private:
+  void startWindowAt(Timestamp ts);
   void closeWindow();
   TaFlowEntry& nextEntry();
   void fillEntry(const Flow& flow, TaFlowEntry& e) const;

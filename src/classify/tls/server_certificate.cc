@@ -220,7 +220,8 @@ ParseStatus parseTlsServerCertificateNames(std::span<const uint8_t> stream,
       }
       const uint32_t list_len = be24(body);
       const uint32_t first_len = be24(body + 3);
-      if (list_len > msg_len - 3 || first_len == 0 || first_len > list_len - 3) {
+      // list_len < 3 would make the subtraction below wrap (a fuzzer found it).
+      if (list_len < 3 || list_len > msg_len - 3 || first_len == 0 || first_len > list_len - 3) {
         return ParseStatus::kMalformed;
       }
       return namesFromDer({body + 6, first_len}, names);

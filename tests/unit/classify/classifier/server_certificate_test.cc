@@ -106,5 +106,17 @@ TEST(ServerCertificateTest, LyingLengthsAndGarbageDer) {
   EXPECT_EQ(parseTlsServerCertificateNames(garbage, names), ParseStatus::kMalformed);
 }
 
+TEST(ServerCertificateTest, FuzzRegressionCertificateListShorterThanItsHeader) {
+  // A Certificate message whose list length is 0 but whose first entry claims 3 MB.
+  const std::vector<uint8_t> crash = {0x16, 0x03, 0x01, 0x00, 0x16, 0x0b, 0x00, 0x00, 0x0b, 0x00,
+                                      0x00, 0x00, 0x30, 0x30, 0xf0, 0x30, 0x30, 0x30, 0x0b, 0xa1,
+                                      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x30, 0x30, 0x3e,
+                                      0x30, 0x30, 0x84, 0xf5, 0x83, 0x83, 0x00, 0x00, 0x00, 0x00,
+                                      0x00, 0x30, 0x30, 0xfe, 0xfe, 0x01};
+  std::vector<std::string> names;
+  EXPECT_EQ(parseTlsServerCertificateNames(crash, names), ParseStatus::kMalformed);
+  EXPECT_TRUE(names.empty());
+}
+
 }  // namespace
 }  // namespace nm
