@@ -1,5 +1,9 @@
 #include <pcap/pcap.h>
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
 #include "capture/packet_source.h"
 
 namespace nm {
