@@ -1,4 +1,5 @@
 #include "decode/decode.h"
+#include "core/byte_order.h"
 
 #include <algorithm>
 #include <cstring>
@@ -64,19 +65,6 @@ constexpr uint32_t kAfInet = 2;
 
 bool isAfInet6(uint32_t af) {
   return af == 10 || af == 24 || af == 28 || af == 30;
-}
-
-uint16_t be16(const uint8_t* p) {
-  return static_cast<uint16_t>((p[0] << 8) | p[1]);
-}
-uint32_t be32(const uint8_t* p) {
-  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
-}
-uint16_t le16(const uint8_t* p) {
-  return static_cast<uint16_t>((p[1] << 8) | p[0]);
-}
-uint32_t le32(const uint8_t* p) {
-  return (uint32_t{p[3]} << 24) | (uint32_t{p[2]} << 16) | (uint32_t{p[1]} << 8) | p[0];
 }
 
 // IpAddr::v4() builds a temporary with a 4-byte store and copies it with 16-byte loads, which

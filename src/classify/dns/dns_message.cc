@@ -1,4 +1,5 @@
 #include "classify/dns/dns_message.h"
+#include "core/byte_order.h"
 
 #include <algorithm>
 #include <limits>
@@ -19,13 +20,6 @@ constexpr uint8_t kOpcodeQuery = 0;
 constexpr uint8_t kLabelTypeMask = 0xc0;
 constexpr uint8_t kLabelTypePointer = 0xc0;
 constexpr uint8_t kLabelTypeNormal = 0x00;
-
-uint16_t be16(const uint8_t* p) {
-  return static_cast<uint16_t>((p[0] << 8) | p[1]);
-}
-uint32_t be32(const uint8_t* p) {
-  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
-}
 
 void appendEscapedLabel(std::span<const uint8_t> label, std::string& name) {
   static constexpr char kDigits[] = "0123456789";

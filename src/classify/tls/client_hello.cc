@@ -1,4 +1,5 @@
 #include "classify/tls/client_hello.h"
+#include "core/byte_order.h"
 
 #include <algorithm>
 #include <vector>
@@ -23,13 +24,6 @@ constexpr uint16_t kEncryptedClientHello = 0xfe0d;
 }  // namespace ext
 
 constexpr uint8_t kServerNameTypeHostName = 0;
-
-uint16_t be16(const uint8_t* p) {
-  return static_cast<uint16_t>((p[0] << 8) | p[1]);
-}
-uint32_t be24(const uint8_t* p) {
-  return (uint32_t{p[0]} << 16) | (uint32_t{p[1]} << 8) | p[2];
-}
 
 // A cursor over a span. A read that does not fit leaves the cursor where it was and returns
 // false, so callers never see a partial field.

@@ -1,4 +1,5 @@
 #include "classify/tls/server_certificate.h"
+#include "core/byte_order.h"
 
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -12,13 +13,6 @@ namespace {
 constexpr uint8_t kHandshake = 22;
 constexpr uint8_t kCertificate = 11;
 constexpr size_t kMaxNames = 64;
-
-uint32_t be16(const uint8_t* p) {
-  return uint32_t{p[0]} << 8 | p[1];
-}
-uint32_t be24(const uint8_t* p) {
-  return uint32_t{p[0]} << 16 | uint32_t{p[1]} << 8 | p[2];
-}
 
 std::string lowerHostName(const unsigned char* data, int len) {
   std::string s;
