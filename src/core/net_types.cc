@@ -154,7 +154,7 @@ bool isPrivateAddress(const IpAddr& ip) {
   return false;
 }
 
-std::string ipProtoName(uint8_t proto) {
+const char* knownIpProtoName(uint8_t proto) {
   switch (proto) {
     case ipproto::kTcp:
       return "tcp";
@@ -165,8 +165,13 @@ std::string ipProtoName(uint8_t proto) {
     case ipproto::kIcmpv6:
       return "icmpv6";
     default:
-      return std::to_string(proto);
+      return nullptr;
   }
+}
+
+std::string ipProtoName(uint8_t proto) {
+  const char* name = knownIpProtoName(proto);
+  return name != nullptr ? name : std::to_string(proto);
 }
 
 }  // namespace nm

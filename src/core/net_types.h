@@ -87,7 +87,10 @@ inline constexpr uint8_t kGre = 47;
 inline constexpr uint8_t kIcmpv6 = 58;
 }  // namespace ipproto
 
-// Lower-case protocol name for reports: "tcp", "udp", "icmp", "icmpv6", else the number.
+// Lower-case name of the protocols reports name ("tcp", "udp", "icmp", "icmpv6"); nullptr for
+// others.
+const char* knownIpProtoName(uint8_t proto);
+// knownIpProtoName(), else the number as text.
 std::string ipProtoName(uint8_t proto);
 
 }  // namespace nm

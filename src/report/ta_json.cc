@@ -148,21 +148,6 @@ class Writer {
 constexpr size_t kMaxEntryBytes = 640;
 constexpr size_t kMaxChunkBytes = 256;
 
-const char* protoName(uint8_t proto) {
-  switch (proto) {
-    case ipproto::kTcp:
-      return "tcp";
-    case ipproto::kUdp:
-      return "udp";
-    case ipproto::kIcmp:
-      return "icmp";
-    case ipproto::kIcmpv6:
-      return "icmpv6";
-    default:
-      return nullptr;
-  }
-}
-
 void writeChunks(const TaFlowEntry& e, Writer& w) {
   if (!e.has_video_info) {
     w.lit("null");
@@ -215,7 +200,7 @@ void writeEntry(const TaFlowEntry& e, Writer& w) {
   w.str(e.domain);
   w.reserve(kMaxEntryBytes);
   w.lit(",\"Proto\":");
-  if (const char* name = protoName(e.proto)) {
+  if (const char* name = knownIpProtoName(e.proto)) {
     w.str(name);
   } else {
     w.quoted(e.proto);
