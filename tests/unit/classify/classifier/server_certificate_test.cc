@@ -44,7 +44,7 @@ void put24(std::vector<uint8_t>& v, size_t n) {
   v.push_back(static_cast<uint8_t>(n));
 }
 
-// ServerHello (a stub body) and Certificate, in TLS 1.2 records of at most `record_size` bytes.
+// ServerHello (a minimal body) and Certificate, in TLS 1.2 records of at most `record_size` bytes.
 std::vector<uint8_t> serverFlight(const std::vector<uint8_t>& der, size_t record_size) {
   std::vector<uint8_t> hs = {2, 0, 0, 4, 3, 3, 0, 0};  // ServerHello, 4-byte body
   std::vector<uint8_t> certs;
