@@ -46,7 +46,10 @@ void SummarySink::write(const TaRecord& record) {
   for (const TaFlowEntry& e : record.data) {
     const std::string device = e.device.toString();
     add(devices_[{device, e.has_hw_addr ? e.hw_addr.toString() : ""}], e, record);
-    add(endpoints_[{device, ipProtoName(e.proto), e.sip.toString(), e.sport}], e, record);
+    // A device is its MAC when the link layer has one (its IPv4 and IPv6 traffic together), as
+    // the daemon's summary counts it.
+    add(applications_[{e.has_hw_addr ? e.hw_addr.toString() : device, e.meta}], e, record);
+    add(endpoints_[{device, ipProtoName(e.proto), e.sip.toString(), e.sport, e.meta}], e, record);
   }
   next_.write(record);
 }
@@ -62,13 +65,24 @@ void SummarySink::print(FILE* out, size_t top_n) const {
                  static_cast<double>(it->second.bytes_dw) / 1e3,
                  static_cast<unsigned long long>(it->second.pkts));
   }
+  std::fprintf(out, "\n  %-50s %9s %10s %12s\n", "Applications per device (MAC, else IP)", "up kB",
+               "down kB", "down kbit/s");
+  for (auto it : topByBytes(applications_, top_n)) {
+    const auto& [device, app] = it->first;
+    const std::string name = fmt::format("{} -> {}", device, app);
+    std::fprintf(out, "  %-50s %9.1f %10.1f %12.1f\n", name.c_str(),
+                 static_cast<double>(it->second.bytes_up) / 1e3,
+                 static_cast<double>(it->second.bytes_dw) / 1e3,
+                 kbps(it->second.bytes_dw, it->second.first, it->second.last));
+  }
   std::fprintf(out, "\n  %-58s %9s %10s %12s\n", "Top remote endpoints", "up kB", "down kB",
                "down kbit/s");
   for (auto it : topByBytes(endpoints_, top_n)) {
-    const auto& [device, proto, sip, sport] = it->first;
+    const auto& [device, proto, sip, sport, app] = it->first;
     const bool has_ports = proto == "tcp" || proto == "udp";
-    const std::string pair = has_ports ? fmt::format("{} -> {} {}/{}", device, sip, proto, sport)
-                                       : fmt::format("{} -> {} {}", device, sip, proto);
+    const std::string pair =
+        has_ports ? fmt::format("{} -> {} {}/{} ({})", device, sip, proto, sport, app)
+                  : fmt::format("{} -> {} {} ({})", device, sip, proto, app);
     std::fprintf(out, "  %-58s %9.1f %10.1f %12.1f\n", pair.c_str(),
                  static_cast<double>(it->second.bytes_up) / 1e3,
                  static_cast<double>(it->second.bytes_dw) / 1e3,

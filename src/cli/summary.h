@@ -25,14 +25,15 @@ class SummarySink final : public TaRecordSink {
     int64_t first = 0;
     int64_t last = 0;
   };
-  // (device, hw_addr) and (device, proto, remote ip, remote port)
+  // (device, hw_addr), (device, application) and (device, proto, remote ip, remote port, app)
   using DeviceKey = std::tuple<std::string, std::string>;
-  using EndpointKey = std::tuple<std::string, std::string, std::string, uint16_t>;
+  using ApplicationKey = std::tuple<std::string, std::string>;
+  using EndpointKey = std::tuple<std::string, std::string, std::string, uint16_t, std::string>;
 
   TaRecordSink& next_;
   std::map<DeviceKey, Totals> devices_;
+  std::map<ApplicationKey, Totals> applications_;
   std::map<EndpointKey, Totals> endpoints_;
-  int64_t window_seconds_ = 0;
 };
 
 }  // namespace nm::cli
