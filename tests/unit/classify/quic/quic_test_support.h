@@ -16,34 +16,13 @@
 #include <vector>
 
 #include "classify/quic/initial_protection.h"
+#include "support/hex.h"
 
 namespace nm::quic::testing {
 
 using Bytes = std::vector<uint8_t>;
 
-inline Bytes fromHex(std::string_view hex) {
-  Bytes out;
-  int high = -1;
-  for (char c : hex) {
-    int v = -1;
-    if (c >= '0' && c <= '9') {
-      v = c - '0';
-    } else if (c >= 'a' && c <= 'f') {
-      v = c - 'a' + 10;
-    } else if (c >= 'A' && c <= 'F') {
-      v = c - 'A' + 10;
-    } else {
-      continue;  // whitespace in wrapped fixtures
-    }
-    if (high < 0) {
-      high = v;
-    } else {
-      out.push_back(static_cast<uint8_t>(high * 16 + v));
-      high = -1;
-    }
-  }
-  return out;
-}
+using nm::testing::fromHex;
 
 inline std::string toHex(std::span<const uint8_t> bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";

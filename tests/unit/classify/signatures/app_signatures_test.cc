@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/hex.h"
+
 #include "classify/signatures/signatures.h"
 
 namespace nm {
@@ -94,16 +96,7 @@ constexpr std::string_view kLolConnect =
     "04000000a1f57415bf29e6de395315ecdf659ab27d9a17c99b130868cc2f28ecf98ded0801147de15cbd3ff2"
     "296a92b1d8c6354bc006303d0836609c7de0ca4773b29d2381";
 
-std::vector<uint8_t> fromHex(std::string_view hex) {
-  std::vector<uint8_t> out;
-  auto nibble = [](char c) {
-    return static_cast<uint8_t>(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
-  };
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-    out.push_back(static_cast<uint8_t>(nibble(hex[i]) << 4 | nibble(hex[i + 1])));
-  }
-  return out;
-}
+using nm::testing::fromHex;
 
 struct Case {
   const char* expected;

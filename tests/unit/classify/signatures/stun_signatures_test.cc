@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include "support/hex.h"
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -12,14 +14,7 @@ namespace {
 
 using Bytes = std::vector<uint8_t>;
 
-Bytes fromHex(std::string_view hex) {
-  Bytes out;
-  auto nibble = [](char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; };
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-    out.push_back(static_cast<uint8_t>(nibble(hex[i]) << 4 | nibble(hex[i + 1])));
-  }
-  return out;
-}
+using nm::testing::fromHex;
 
 void putU16(Bytes& b, uint16_t v) {
   b.push_back(static_cast<uint8_t>(v >> 8));
