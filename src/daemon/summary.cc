@@ -56,12 +56,17 @@ std::vector<SummaryPoint> ApplicationSummarizer::add(const TaRecord& record) {
     std::string device = summaryDeviceKey(e);
     auto [it, inserted] = index.try_emplace(pairKey(device, e.meta), current_.size());
     if (inserted) {
-      current_.push_back({std::move(device), e.meta, 0.0, 0.0});
+      current_.push_back({std::move(device), e.meta});
     }
     // Plain additions in Data order, as the original's Python loop: the result depends on order.
     ApplicationSums& s = current_[it->second];
     s.kbps_dw += e.kbps_dw;
     s.kbps_up += e.kbps_up;
+    s.bytes_dw += e.bytes_dw;
+    s.bytes_up += e.bytes_up;
+    s.pkts_dw += e.pkts_dw;
+    s.pkts_up += e.pkts_up;
+    ++s.flows;
   }
 
   std::vector<SummaryPoint> points;
@@ -86,6 +91,27 @@ std::vector<SummaryPoint> ApplicationSummarizer::add(const TaRecord& record) {
   }
   has_previous_ = true;
   return points;
+}
+
+SummarizerState ApplicationSummarizer::state() const {
+  SummarizerState st;
+  st.has_previous = has_previous_;
+  st.ts_end = current_ts_end_;
+  st.pairs.reserve(current_.size());
+  for (const ApplicationSums& s : current_) {
+    st.pairs.emplace_back(s.device, s.application);
+  }
+  return st;
+}
+
+void ApplicationSummarizer::restore(const SummarizerState& state) {
+  has_previous_ = state.has_previous;
+  current_ts_end_ = state.ts_end;
+  previous_.clear();
+  current_.clear();
+  for (const auto& [device, application] : state.pairs) {
+    current_.push_back({device, application});
+  }
 }
 
 std::string pythonFloatRepr(double value) {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "report/ta_record.h"
@@ -31,6 +32,11 @@ struct ApplicationSums {
   std::string application;  // Meta
   double kbps_dw = 0;
   double kbps_up = 0;
+  uint64_t bytes_dw = 0;  // exact sums of Bytes*/Pkts* (0 for the original core's records)
+  uint64_t bytes_up = 0;
+  uint64_t pkts_dw = 0;
+  uint64_t pkts_up = 0;
+  uint32_t flows = 0;  // entries of the pair
 };
 
 struct SummaryOptions {
@@ -50,9 +56,21 @@ struct SummaryOptions {
 //   3. then for each pair of N (in N's order) that N-1 lacked, kbpsdw 0 then kbpsup 0 at
 //      TsEnd_(N-1).
 // A record with an empty Data is still a record: it zero-fills everything its predecessor had.
+// What the summarizer remembers between records: enough to zero-fill after a restart exactly as
+// if it had never stopped (the daemon keeps it in its checkpoint).
+struct SummarizerState {
+  bool has_previous = false;
+  int64_t ts_end = 0;                                      // of the last record, seconds
+  std::vector<std::pair<std::string, std::string>> pairs;  // its (device, application), in order
+};
+
 class ApplicationSummarizer {
  public:
   explicit ApplicationSummarizer(SummaryOptions options = {});
+
+  SummarizerState state() const;
+  // Continues a stream as if the record described by `state` had just been added.
+  void restore(const SummarizerState& state);
 
   std::vector<SummaryPoint> add(const TaRecord& record);
 

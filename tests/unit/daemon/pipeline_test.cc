@@ -1,0 +1,205 @@
+#include "daemon/pipeline.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+namespace nm {
+namespace {
+
+// Records what the pipeline hands to a sink; commit() fails while `fail` is set.
+class RecordingSink final : public Sink {
+ public:
+  std::string_view name() const override { return "recording"; }
+  void write(const RecordSummary& s) override {
+    pending.push_back(s);
+    pending.back().record = nullptr;
+  }
+  bool commit() override {
+    if (fail) {
+      return false;
+    }
+    committed.insert(committed.end(), pending.begin(), pending.end());
+    pending.clear();
+    return true;
+  }
+  void finish(std::chrono::milliseconds) override { finished = true; }
+
+  bool fail = false;
+  bool finished = false;
+  std::vector<RecordSummary> pending;
+  std::vector<RecordSummary> committed;
+};
+
+std::string taLine(int64_t ts_end, const std::vector<std::pair<std::string, std::string>>& pairs,
+                   double dw = 1.5) {
+  std::string data;
+  int port = 40000;
+  for (const auto& [ip, meta] : pairs) {
+    if (!data.empty()) {
+      data += ",";
+    }
+    const std::string p = std::to_string(port++);
+    data += R"({"Meta":")" + meta + R"(","Device":")" + ip + R"(","HwAddr":"","Flow":"f)" + p +
+            R"(","Domain":"","Proto":"tcp","LPort":")" + p +
+            R"(","SIP":"8.8.8.8","SPort":"443","KbpsUp":0.5,"KbpsDw":)" + std::to_string(dw) +
+            R"(,"PpsUp":1,"PpsDw":2,"BytesUp":100,"BytesDw":900,"PktsUp":3,"PktsDw":4})";
+  }
+  return R"({"Info":{"TsStart":)" + std::to_string(ts_end - 5) + R"(,"TsEnd":)" +
+         std::to_string(ts_end) + R"(},"TrafficData":{"Data":[)" + data + "]}}";
+}
+
+uint64_t counterValue(MetricsRegistry& m, const std::string& name, MetricLabels labels = {}) {
+  return m.counter(name, "", std::move(labels)).value();
+}
+
+TEST(Pipeline, SummarisesPerDeviceAndApplicationWithExactSums) {
+  MetricsRegistry metrics;
+  RecordingSink sink;
+  Pipeline p({"home", false}, {&sink}, metrics);
+  ASSERT_EQ(p.ingestLine(taLine(
+                100, {{"10.0.0.2", "Netflix"}, {"10.0.0.2", "Netflix"}, {"10.0.0.3", "YouTube"}})),
+            TaParseError::kNone);
+  ASSERT_TRUE(p.commit());
+  ASSERT_EQ(sink.committed.size(), 1u);
+  const RecordSummary& s = sink.committed[0];
+  EXPECT_EQ(s.deployment, "home");
+  EXPECT_EQ(s.ts_start, 95);
+  EXPECT_EQ(s.ts_end, 100);
+  ASSERT_EQ(s.samples.size(), 2u);
+  EXPECT_EQ(s.samples[0].device, "10.0.0.2");
+  EXPECT_EQ(s.samples[0].application, "Netflix");
+  EXPECT_EQ(s.samples[0].kbps_dw, 3.0);
+  EXPECT_EQ(s.samples[0].kbps_up, 1.0);
+  EXPECT_EQ(s.samples[0].bytes_dw, 1800u);
+  EXPECT_EQ(s.samples[0].bytes_up, 200u);
+  EXPECT_EQ(s.samples[0].pkts_dw, 8u);
+  EXPECT_EQ(s.samples[0].pkts_up, 6u);
+  EXPECT_EQ(s.samples[0].flows, 2u);
+  EXPECT_EQ(s.samples[1].flows, 1u);
+  EXPECT_EQ(s.points.size(), 4u);  // dw + up per pair, no zero-fill for the first record
+  EXPECT_EQ(counterValue(metrics, "netmicroscope_ingest_records_total"), 1u);
+  EXPECT_EQ(counterValue(metrics, "netmicroscope_ingest_flow_entries_total"), 3u);
+}
+
+TEST(Pipeline, CountsBadLinesByKindAndKeepsGoing) {
+  MetricsRegistry metrics;
+  RecordingSink sink;
+  Pipeline p({"home", false}, {&sink}, metrics);
+  EXPECT_EQ(p.ingestLine("not json"), TaParseError::kNotJson);
+  EXPECT_EQ(p.ingestLine("{\"x\":1}"), TaParseError::kMissingTrafficData);
+  EXPECT_EQ(p.ingestLine("[1]"), TaParseError::kNotObject);
+  EXPECT_EQ(p.ingestLine("{\"TrafficData\""), TaParseError::kNotJson);
+  p.countTooLong();
+  EXPECT_EQ(p.ingestLine(taLine(100, {{"10.0.0.2", "Zoom"}})), TaParseError::kNone);
+  ASSERT_TRUE(p.commit());
+  EXPECT_EQ(sink.committed.size(), 1u);
+  EXPECT_EQ(counterValue(metrics, "netmicroscope_ingest_errors_total", {{"kind", "not_json"}}), 2u);
+  EXPECT_EQ(counterValue(metrics, "netmicroscope_ingest_errors_total", {{"kind", "not_object"}}),
+            1u);
+  EXPECT_EQ(counterValue(metrics, "netmicroscope_ingest_errors_total",
+                         {{"kind", "missing_traffic_data"}}),
+            1u);
+  EXPECT_EQ(counterValue(metrics, "netmicroscope_ingest_errors_total", {{"kind", "too_long"}}), 1u);
+}
+
+TEST(Pipeline, FailedCommitKeepsCountingUntilASuccess) {
+  MetricsRegistry metrics;
+  RecordingSink good;
+  RecordingSink bad;
+  bad.fail = true;
+  Pipeline p({"home", false}, {&good, &bad}, metrics);
+  p.ingestLine(taLine(100, {{"10.0.0.2", "Zoom"}}));
+  p.ingestLine(taLine(105, {{"10.0.0.2", "Zoom"}}));
+  EXPECT_FALSE(p.commit());
+  EXPECT_EQ(p.uncommittedRecords(), 2u);
+  EXPECT_EQ(
+      counterValue(metrics, "netmicroscope_sink_commit_failures_total", {{"sink", "recording"}}),
+      1u);
+  bad.fail = false;
+  EXPECT_TRUE(p.commit());
+  EXPECT_EQ(p.uncommittedRecords(), 0u);
+  EXPECT_EQ(bad.committed.size(), 2u);
+  EXPECT_EQ(good.committed.size(), 2u);
+  p.finish(std::chrono::milliseconds(10));
+  EXPECT_TRUE(good.finished);
+  EXPECT_TRUE(bad.finished);
+}
+
+TEST(Pipeline, DeploymentsHaveTheirOwnZeroFill) {
+  MetricsRegistry metrics;
+  RecordingSink sink;
+  Pipeline p({"home", false}, {&sink}, metrics);
+  p.ingestLine(taLine(100, {{"10.0.0.2", "Zoom"}}), "a");
+  p.ingestLine(taLine(100, {{"10.0.0.9", "Netflix"}}), "b");
+  p.ingestLine(taLine(105, {{"10.0.0.2", "Zoom"}}), "a");
+  ASSERT_TRUE(p.commit());
+  ASSERT_EQ(sink.committed.size(), 3u);
+  // Deployment b's first record does not zero-fill a's pairs, and a's second has nothing to fill.
+  EXPECT_EQ(sink.committed[1].points.size(), 2u);
+  EXPECT_EQ(sink.committed[2].points.size(), 2u);
+  EXPECT_EQ(sink.committed[2].deployment, "a");
+}
+
+// A restart that restores the checkpointed summarizer state must produce exactly the points of a
+// run that never stopped.
+TEST(Pipeline, RestoredSummarizersContinueTheStreamExactly) {
+  std::mt19937 rng(7);
+  const std::vector<std::string> ips = {"10.0.0.2", "10.0.0.3", "10.0.0.4"};
+  const std::vector<std::string> apps = {"Zoom", "Netflix", "Unknown"};
+  std::vector<std::string> lines;
+  for (int i = 0; i < 40; ++i) {
+    std::vector<std::pair<std::string, std::string>> pairs;
+    for (int k = 0; k < 3; ++k) {
+      if (rng() % 2 == 0) {
+        pairs.emplace_back(ips[rng() % 3], apps[rng() % 3]);
+      }
+    }
+    lines.push_back(taLine(1000 + 5 * i, pairs, 0.25 * static_cast<double>(rng() % 9)));
+  }
+  MetricsRegistry metrics;
+  RecordingSink whole;
+  {
+    Pipeline p({"home", false}, {&whole}, metrics);
+    for (const auto& l : lines) {
+      p.ingestLine(l);
+    }
+    ASSERT_TRUE(p.commit());
+  }
+  RecordingSink split;
+  std::map<std::string, SummarizerState> saved;
+  {
+    Pipeline p({"home", false}, {&split}, metrics);
+    for (size_t i = 0; i < 17; ++i) {
+      p.ingestLine(lines[i]);
+    }
+    ASSERT_TRUE(p.commit());
+    saved = p.summarizerStates();
+  }
+  {
+    Pipeline p({"home", false}, {&split}, metrics);
+    p.restoreSummarizers(saved);
+    for (size_t i = 17; i < lines.size(); ++i) {
+      p.ingestLine(lines[i]);
+    }
+    ASSERT_TRUE(p.commit());
+  }
+  ASSERT_EQ(whole.committed.size(), split.committed.size());
+  for (size_t i = 0; i < whole.committed.size(); ++i) {
+    const auto& a = whole.committed[i].points;
+    const auto& b = split.committed[i].points;
+    ASSERT_EQ(a.size(), b.size()) << "record " << i;
+    for (size_t k = 0; k < a.size(); ++k) {
+      EXPECT_EQ(a[k].measurement, b[k].measurement);
+      EXPECT_EQ(a[k].device, b[k].device);
+      EXPECT_EQ(a[k].application, b[k].application);
+      EXPECT_EQ(a[k].value, b[k].value);
+      EXPECT_EQ(a[k].ts_ns, b[k].ts_ns);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace nm
