@@ -17,6 +17,7 @@
 #include "capture/packet_source.h"
 #include "classify/classifier.h"
 #include "cli/commands.h"
+#include "cli/probe_runner.h"
 #include "cli/service_config.h"
 #include "cli/summary.h"
 #include "decode/decode.h"
@@ -25,26 +26,6 @@
 
 namespace nm::cli {
 namespace {
-
-struct ProbeOptions {
-  std::string read_file;
-  std::string interface;
-  std::string filter;
-  std::string ta_path;
-  std::string stats_path;
-  int64_t window_seconds = 5;
-  std::vector<std::string> local_cidrs;
-  uint32_t max_flows = 500'000;
-  int64_t tcp_timeout = 300;
-  int64_t tcp_closed_timeout = 10;
-  int64_t udp_timeout = 60;
-  uint32_t chunk_min_payload = 1;
-  int snaplen = 65535;
-  bool summary = false;
-  std::string services;
-  bool no_classify = false;
-  bool ndpi = false;
-};
 
 std::atomic<PacketSource*> g_source{nullptr};
 std::atomic<bool> g_stop{false};
@@ -74,6 +55,24 @@ class TaFileSink final : public TaRecordSink {
   FILE* out_;
   std::string line_;
   uint64_t write_errors_ = 0;
+};
+
+// Hands each record to the TA file (if any) and to the in-process tap (if any).
+class FanOutSink final : public TaRecordSink {
+ public:
+  FanOutSink(TaRecordSink* first, TaRecordSink* second) : first_(first), second_(second) {}
+  void write(const TaRecord& record) override {
+    if (first_ != nullptr) {
+      first_->write(record);
+    }
+    if (second_ != nullptr) {
+      second_->write(record);
+    }
+  }
+
+ private:
+  TaRecordSink* first_;
+  TaRecordSink* second_;
 };
 
 // Settles a flow's label (when classifying) before the reporter writes its last window entry.
@@ -161,7 +160,9 @@ class ProgressLine {
   std::chrono::steady_clock::time_point last_{};
 };
 
-int runProbe(const ProbeOptions& o) {
+}  // namespace
+
+int runProbe(const ProbeOptions& o, TaRecordSink* tap) {
   FlowTableConfig flow_config;
   if (!buildConfig(o, flow_config)) {
     return 2;
@@ -195,15 +196,19 @@ int runProbe(const ProbeOptions& o) {
   }
 
   std::string ta_path = o.ta_path.empty() ? (live ? "" : "-") : o.ta_path;
+  if (o.ta_path.empty() && tap != nullptr) {
+    ta_path = "none";  // in-process: TA lines only when asked for
+  }
   FILE* ta_out = nullptr;
-  if (ta_path == "-") {
+  if (ta_path == "none") {
+  } else if (ta_path == "-") {
     ta_out = stdout;
   } else if (ta_path.empty()) {
     ta_out = openFreshTaFile(ta_path);
   } else {
     ta_out = std::fopen(ta_path.c_str(), "w");
   }
-  if (ta_out == nullptr) {
+  if (ta_out == nullptr && ta_path != "none") {
     spdlog::error("cannot write TA records to {}: {}", ta_path.empty() ? "/tmp" : ta_path,
                   std::strerror(errno));
     return 1;
@@ -211,8 +216,9 @@ int runProbe(const ProbeOptions& o) {
 
   FlowTable table(flow_config);
   TaFileSink sink(ta_out);
-  SummarySink summary(sink);
-  TaRecordSink& first_sink = o.summary ? static_cast<TaRecordSink&>(summary) : sink;
+  FanOutSink fan_out(ta_out != nullptr ? &sink : nullptr, tap);
+  SummarySink summary(fan_out);
+  TaRecordSink& first_sink = o.summary ? static_cast<TaRecordSink&>(summary) : fan_out;
   WindowReporter reporter(ReportConfig{o.window_seconds}, table, first_sink);
   FinalizingListener finalizing(classifier.get(), reporter);
   table.setListener(&finalizing);
@@ -307,7 +313,8 @@ int runProbe(const ProbeOptions& o) {
   counters["report.write_errors"] = sink.writeErrors();
 
   spdlog::info("{} frames, {} flows, {} TA records{}", frames, fs.flows_created,
-               reporter.recordsWritten(), ta_path == "-" ? "" : " -> " + ta_path);
+               reporter.recordsWritten(),
+               ta_path == "-" || ta_path == "none" ? "" : " -> " + ta_path);
   if (o.summary) {
     summary.print(stderr, 15);
   }
@@ -321,17 +328,14 @@ int runProbe(const ProbeOptions& o) {
       std::ofstream(o.stats_path) << text;
     }
   }
-  if (ta_out != stdout) {
+  if (ta_out != nullptr && ta_out != stdout) {
     std::fclose(ta_out);
   }
   return sink.writeErrors() == 0 ? 0 : 1;
 }
 
-}  // namespace
-
-Runner addProbeCommand(CLI::App& app) {
-  auto opts = std::make_shared<ProbeOptions>();
-  CLI::App* cmd = app.add_subcommand("probe", "Capture packets and write per-window TA records");
+void addProbeOptions(CLI::App* cmd, ProbeOptions& o) {
+  ProbeOptions* opts = &o;
   auto* r = cmd->add_option("-r,--read", opts->read_file, "Capture file (pcap or pcapng)")
                 ->check(CLI::ExistingFile);
   auto* i = cmd->add_option("-i,--interface", opts->interface, "Live interface (promiscuous)");
@@ -371,7 +375,13 @@ Runner addProbeCommand(CLI::App& app) {
       throw CLI::RequiredError("-r FILE or -i IFACE");
     }
   });
-  return [opts] { return runProbe(*opts); };
+}
+
+Runner addProbeCommand(CLI::App& app) {
+  auto opts = std::make_shared<ProbeOptions>();
+  CLI::App* cmd = app.add_subcommand("probe", "Capture packets and write per-window TA records");
+  addProbeOptions(cmd, *opts);
+  return [opts] { return runProbe(*opts, nullptr); };
 }
 
 }  // namespace nm::cli
