@@ -3,6 +3,7 @@
 #include <httplib.h>
 
 #include <charconv>
+#include <chrono>
 #include <thread>
 
 namespace nm {
@@ -62,6 +63,10 @@ bool MetricsServer::start(const std::string& listen, std::string& error) {
     return false;
   }
   impl_->thread = std::thread([this] { impl_->server.listen_after_bind(); });
+  // stop() is a no-op until the listener runs; without this wait a quick stop would hang join().
+  while (!impl_->server.is_running()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   return true;
 }
 
