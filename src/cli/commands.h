@@ -12,5 +12,8 @@ using Runner = std::function<int()>;
 
 Runner addProbeCommand(CLI::App& app);
 Runner addClassifyCommand(CLI::App& app);
+Runner addRunCommand(CLI::App& app);
+Runner addDaemonCommand(CLI::App& app);
+Runner addNmdCommand(CLI::App& app);
 
 }  // namespace nm::cli
