@@ -1,0 +1,60 @@
+#include "sinks/sqlite/store_schema.h"
+
+#include "sinks/sqlite/sqlite_db.h"
+
+namespace nm {
+
+bool createStoreSchema(sqlite3* db, std::string& error) {
+  std::string ignored;
+  sqlite::Statement version(db, "PRAGMA user_version", error);
+  if (!version.valid() || version.step() != SQLITE_ROW) {
+    error = "cannot read schema version: " + error;
+    return false;
+  }
+  const int64_t v = version.columnInt(0);
+  version.reset();
+  if (v == kStoreSchemaVersion) {
+    return true;
+  }
+  if (v != 0) {
+    error = "store schema version " + std::to_string(v) + " is newer than this program's (" +
+            std::to_string(kStoreSchemaVersion) + ")";
+    return false;
+  }
+  static constexpr const char* kSchema = R"sql(
+BEGIN IMMEDIATE;
+CREATE TABLE IF NOT EXISTS devices(
+  id INTEGER PRIMARY KEY, deployment TEXT NOT NULL, key TEXT NOT NULL, name TEXT NOT NULL,
+  first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, UNIQUE(deployment, key));
+CREATE TABLE IF NOT EXISTS applications(
+  id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,
+  first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS samples(
+  tier INTEGER NOT NULL, ts INTEGER NOT NULL,
+  device_id INTEGER NOT NULL REFERENCES devices(id),
+  application_id INTEGER NOT NULL REFERENCES applications(id),
+  seconds INTEGER NOT NULL, kbps_dw REAL NOT NULL, kbps_up REAL NOT NULL,
+  bytes_dw INTEGER NOT NULL, bytes_up INTEGER NOT NULL, pkts_dw INTEGER NOT NULL,
+  pkts_up INTEGER NOT NULL, flows INTEGER NOT NULL,
+  PRIMARY KEY(tier, device_id, application_id, ts)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS samples_by_time ON samples(tier, ts);
+CREATE TABLE IF NOT EXISTS records(
+  deployment TEXT NOT NULL, ts_start INTEGER NOT NULL, ts_end INTEGER NOT NULL,
+  entries INTEGER NOT NULL, PRIMARY KEY(deployment, ts_end)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS points(
+  measurement TEXT NOT NULL, tags TEXT NOT NULL, fields TEXT NOT NULL, ts INTEGER NOT NULL,
+  PRIMARY KEY(measurement, tags, ts)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS kv(
+  namespace TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, updated INTEGER NOT NULL,
+  PRIMARY KEY(namespace, key)) WITHOUT ROWID;
+PRAGMA user_version = 1;
+COMMIT;
+)sql";
+  if (!sqlite::exec(db, kSchema, error)) {
+    sqlite::exec(db, "ROLLBACK", ignored);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace nm
