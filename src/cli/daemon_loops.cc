@@ -31,8 +31,14 @@ class Committer {
       return !dirty_ && pipeline_.uncommittedRecords() == 0;
     }
     last_ = Clock::now();
+    const uint64_t records = pipeline_.uncommittedRecords();
     if (!pipeline_.commit()) {
       return false;
+    }
+    // The original logged OK after each accepted InfluxDB write (the InfluxDB sink still does,
+    // per delivered batch); without InfluxDB the store's commit is the accepted write.
+    if (records > 0 && !ctx_.config.influx.enabled) {
+      spdlog::info("OK");
     }
     if (!ctx_.checkpoint_path.empty()) {
       Checkpoint cp;

@@ -1,5 +1,7 @@
 #include "cli/daemon_sinks.h"
 
+#include <filesystem>
+
 #include "sinks/influx/influx_sink.h"
 #include "sinks/sqlite/sqlite_sink.h"
 
@@ -13,11 +15,31 @@ std::vector<Sink*> SinkSet::sinks() const {
   return out;
 }
 
+namespace {
+
+bool makeParent(const std::string& path, std::string& error) {
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  std::error_code ec;
+  if (!parent.empty()) {
+    std::filesystem::create_directories(parent, ec);
+  }
+  if (ec) {
+    error = "cannot create " + parent.string() + ": " + ec.message();
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 bool buildSinks(const DaemonConfig& config, const std::string& sqlite_path_override,
                 MetricsRegistry& metrics, SinkSet& out, std::string& error) {
   if (config.daemon.sqlite_enabled || !sqlite_path_override.empty()) {
     const std::string path =
         sqlite_path_override.empty() ? config.daemon.sqlite_path : sqlite_path_override;
+    if (!makeParent(path, error)) {
+      return false;
+    }
     std::unique_ptr<Sink> sqlite = openSqliteSink(path, metrics, error);
     if (!sqlite) {
       error = "SQLite store " + path + ": " + error;
@@ -43,6 +65,12 @@ bool buildSinks(const DaemonConfig& config, const std::string& sqlite_path_overr
     s.batch_points = c.batch_points;
     s.gzip = c.gzip;
     s.spool_dir = config.daemon.spool_dir + "/influxdb";
+    std::error_code ec;
+    std::filesystem::create_directories(s.spool_dir, ec);
+    if (ec) {
+      error = "cannot create spool directory " + s.spool_dir + ": " + ec.message();
+      return false;
+    }
     std::unique_ptr<InfluxSink> influx = InfluxSink::create(s, metrics, &error);
     if (!influx) {
       error = "InfluxDB: " + error;

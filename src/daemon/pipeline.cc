@@ -12,6 +12,8 @@ struct Pipeline::Counters {
   Counter* points_out = nullptr;
   std::array<Counter*, 10> parse_errors{};
   std::array<bool, 10> logged{};
+  Counter* out_of_order = nullptr;
+  bool out_of_order_logged = false;
   std::vector<Counter*> commit_failures;
   Counter* commits = nullptr;
 };
@@ -53,6 +55,8 @@ Pipeline::Pipeline(PipelineOptions options, std::vector<Sink*> sinks, MetricsReg
         &metrics.counter("netmicroscope_ingest_errors_total", "TA lines rejected, by kind",
                          {{"kind", std::string(kindOf(e))}});
   }
+  c.out_of_order = &metrics.counter("netmicroscope_ingest_errors_total",
+                                    "TA lines rejected, by kind", {{"kind", "out_of_order"}});
   for (Sink* s : sinks_) {
     c.commit_failures.push_back(&metrics.counter("netmicroscope_sink_commit_failures_total",
                                                  "Sink commits that failed (data kept, retried)",
@@ -86,7 +90,7 @@ TaParseError Pipeline::ingestLine(std::string_view line, std::string_view deploy
     countParseError(error);
     return error;
   }
-  ingestRecord(record_, deployment);
+  ingestRecord(record_, deployment);  // out-of-order records are counted there
   return TaParseError::kNone;
 }
 
@@ -98,11 +102,22 @@ ApplicationSummarizer& Pipeline::summarizerFor(std::string_view deployment) {
   return it->second;
 }
 
-void Pipeline::ingestRecord(const TaRecord& record, std::string_view deployment) {
+bool Pipeline::ingestRecord(const TaRecord& record, std::string_view deployment) {
   if (deployment.empty()) {
     deployment = options_.deployment;
   }
   ApplicationSummarizer& summarizer = summarizerFor(deployment);
+  if (summarizer.hasPrevious() && record.ts_end <= summarizer.lastTsEnd()) {
+    counters_->out_of_order->add();
+    if (!counters_->out_of_order_logged) {
+      counters_->out_of_order_logged = true;
+      spdlog::warn(
+          "skipping a record of {} ending at {}: not after {} (a duplicate or out of "
+          "order; further ones are only counted)",
+          deployment, record.ts_end, summarizer.lastTsEnd());
+    }
+    return false;
+  }
   RecordSummary& s = summary_;
   s.deployment.assign(deployment);
   s.ts_start = record.ts_start;
@@ -134,6 +149,7 @@ void Pipeline::ingestRecord(const TaRecord& record, std::string_view deployment)
   counters_->entries_in->add(record.data.size());
   counters_->points_out->add(s.points.size() + s.extra_points.size());
   ++uncommitted_;
+  return true;
 }
 
 bool Pipeline::commit() {

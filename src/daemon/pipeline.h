@@ -49,11 +49,16 @@ class Pipeline {
   void addProcessor(RecordProcessor* processor);
 
   // Parses one TA line; a bad line is counted by kind, logged once per kind, and skipped.
+  // A record whose TsEnd is not after the last one of its deployment is a duplicate (a queue
+  // redelivery, a republish after a broker restart) or out of order: it is counted as
+  // kind="out_of_order" and skipped, because summarising it again would zero-fill against the
+  // wrong neighbour. Its data already reached the sinks the first time.
   // `deployment` empty = options.deployment.
   TaParseError ingestLine(std::string_view line, std::string_view deployment = {});
   // A line the source could not even read whole (over the size limit): counted as too long.
   void countTooLong();
-  void ingestRecord(const TaRecord& record, std::string_view deployment = {});
+  // Returns false when the record was skipped as out of order (see ingestLine).
+  bool ingestRecord(const TaRecord& record, std::string_view deployment = {});
 
   // Commits every sink. true when all of them made everything durable; the caller may then
   // checkpoint its sources. On false the caller stops reading and calls commit() again later.

@@ -79,6 +79,8 @@ class ApplicationSummarizer {
   const std::vector<ApplicationSums>& lastSums() const { return current_; }
   // TsEnd of that record, in seconds.
   int64_t lastTsEnd() const { return current_ts_end_; }
+  // Whether any record was added (or restored) yet.
+  bool hasPrevious() const { return has_previous_; }
 
  private:
   SummaryOptions options_;

@@ -143,6 +143,22 @@ TEST(Pipeline, DeploymentsHaveTheirOwnZeroFill) {
   EXPECT_EQ(sink.committed[2].deployment, "a");
 }
 
+TEST(Pipeline, SkipsDuplicateAndOutOfOrderRecordsPerDeployment) {
+  MetricsRegistry metrics;
+  RecordingSink sink;
+  Pipeline p({"home", false}, {&sink}, metrics);
+  p.ingestLine(taLine(100, {{"10.0.0.2", "Zoom"}}));
+  p.ingestLine(taLine(105, {{"10.0.0.3", "Zoom"}}));
+  p.ingestLine(taLine(105, {{"10.0.0.3", "Zoom"}}));           // a redelivery
+  p.ingestLine(taLine(100, {{"10.0.0.2", "Zoom"}}));           // a late republish
+  p.ingestLine(taLine(100, {{"10.0.0.2", "Zoom"}}), "other");  // another deployment's stream
+  ASSERT_TRUE(p.commit());
+  EXPECT_EQ(sink.committed.size(), 3u);
+  EXPECT_EQ(counterValue(metrics, "netmicroscope_ingest_errors_total", {{"kind", "out_of_order"}}),
+            2u);
+  EXPECT_EQ(counterValue(metrics, "netmicroscope_ingest_records_total"), 3u);
+}
+
 // A restart that restores the checkpointed summarizer state must produce exactly the points of a
 // run that never stopped.
 TEST(Pipeline, RestoredSummarizersContinueTheStreamExactly) {
