@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One entry point for newcomers and CI: install what is missing, build, then run or test.
-#   tools/dev.sh run    -> sample capture through the probe, with a summary
+#   tools/dev.sh run    -> sample capture -> probe + daemon -> SQLite store, with its summary
 #   tools/dev.sh test   -> the whole test suite (ctest)
 #   tools/dev.sh deps   -> only install packages
 #   tools/dev.sh build  -> only build
@@ -11,9 +11,11 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   build-essential cmake pkg-config git python3
   libpcap-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libssl-dev libndpi-dev
-  libtomlplusplus-dev
+  libtomlplusplus-dev libsqlite3-dev libcurl4-openssl-dev zlib1g-dev libcpp-httplib-dev
+  librabbitmq-dev
   libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev time
   tshark tcpreplay tcpdump iproute2 clang libclang-rt-14-dev libndpi-bin
+  influxdb rabbitmq-server
 )
 
 as_root() {
@@ -28,7 +30,16 @@ install_deps() {
   if [ ${#missing[@]} -gt 0 ]; then
     echo "installing: ${missing[*]}"
     as_root apt-get update -qq
+    # Servers (influxdb, rabbitmq-server) must not start system-wide on install: the tests run
+    # private instances on loopback (tests/servers/). policy-rc.d is Debian's switch for that.
+    local policy=/usr/sbin/policy-rc.d added_policy=0
+    if [ ! -e "$policy" ]; then
+      printf '#!/bin/sh\nexit 101\n' | as_root tee "$policy" >/dev/null
+      as_root chmod +x "$policy"
+      added_policy=1
+    fi
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    if [ "$added_policy" = 1 ]; then as_root rm -f "$policy"; fi
   fi
 }
 
@@ -44,8 +55,9 @@ case "${1:-run}" in
     install_deps
     build
     mkdir -p out
-    ./build/netmicroscope probe -r samples/home.pcap --ta out/home.ta --summary
-    echo "TA records (one JSON line per 5 s window): out/home.ta"
+    rm -f out/home.db out/home.db-wal out/home.db-shm
+    ./build/netmicroscope run -r samples/home.pcap --ta out/home.ta --db out/home.db --summary
+    echo "SQLite store: out/home.db; TA records (one JSON line per 5 s window): out/home.ta"
     ;;
   test)
     install_deps

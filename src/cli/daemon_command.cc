@@ -116,6 +116,7 @@ int runDaemon(const DaemonOptions& o) {
   }
   PipelineOptions po;
   po.deployment = config.deployment;
+  po.log_summaries = config.daemon.log_summaries;
   Pipeline pipeline(po, sinks.sinks(), metrics);
   return config.mode == DaemonMode::kConsumer ? runConsumer(ctx, pipeline)
                                               : runStandalone(ctx, pipeline);

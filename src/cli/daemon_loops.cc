@@ -58,7 +58,7 @@ class Committer {
   void markDirty() { dirty_ = true; }
   Clock::duration interval() const { return interval_; }
 
-  static constexpr uint64_t kMaxUncommitted = 20'000;
+  static constexpr uint64_t kMaxUncommitted = 500;
 
  private:
   const LoopContext& ctx_;

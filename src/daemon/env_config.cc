@@ -212,6 +212,7 @@ const std::vector<std::string_view> kKnownVariables = {
     "NMD_STATE_DIR",
     "NMD_SPOOL_DIR",
     "NMD_SQLITE_ENABLE",
+    "NMD_LOG_SUMMARIES",
     "NMD_SQLITE_PATH",
     "NMD_LOG_FILE",
     "NMD_PID_FILE",
@@ -714,6 +715,7 @@ void checkDaemon(Checker& c, DaemonSettings& d, const ConfigHost& host,
   d.state_dir = c.path("NMD_STATE_DIR", defaultStateDir(host, environment));
   d.spool_dir = c.path("NMD_SPOOL_DIR", d.state_dir + "/spool");
   d.sqlite_enabled = c.boolean("NMD_SQLITE_ENABLE", true);
+  d.log_summaries = c.boolean("NMD_LOG_SUMMARIES", true);
   d.sqlite_path = c.path("NMD_SQLITE_PATH", d.state_dir + "/netmicroscope.db");
   d.log_file = c.path("NMD_LOG_FILE", "/tmp/appmonitor.log");
   d.pid_file = c.path("NMD_PID_FILE", "/tmp/appmonitor.pid");

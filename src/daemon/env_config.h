@@ -108,6 +108,8 @@ struct DaemonSettings {
   std::string metrics_host;      // "127.0.0.1", "::1" (no brackets), "0.0.0.0" for ":PORT"
   uint16_t metrics_port = 0;     // 0 = pick a free port
   uint32_t commit_interval_ms = 1000;
+  // The original's "Application-device {'KbpsDw': ...}" info line per pair and record.
+  bool log_summaries = true;
 };
 
 struct DaemonConfig {

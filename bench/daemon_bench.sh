@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Daemon ingest speed: TA parse -> summary -> sinks, flow entries per second on one ingest thread,
+# with CPU and memory beside it, against the original daemon's per-line work in Python (same file,
+# same run). InfluxDB is a private influxd on loopback (tests/servers/influxdb.sh); every run
+# ends only when the sink has delivered everything (--once waits), so the figure is end to end.
+#
+#   bench/daemon_bench.sh [BUILD_DIR] [RECORDS] [ENTRIES_PER_RECORD] [DEVICES] [APPS]
+#   defaults: build 10000 100 30 40
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build}
+records=${2:-10000}
+entries=${3:-100}
+devices=${4:-30}
+apps=${5:-40}
+bin=$build/netmicroscope
+work=$(mktemp -d /tmp/nm-daemon-bench.XXXXXX)
+trap 'bash tests/servers/influxdb.sh stop "$work/influxd" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+
+python3 bench/make_ta.py "$work/in.ta" "$records" "$entries" "$devices" "$apps"
+total=$((records * entries))
+echo "input: $records records x $entries entries ($devices devices, $apps applications) =" \
+  "$total flow entries, $(du -m "$work/in.ta" | cut -f1) MB"
+
+mkdir -p "$work/influxd"
+port=$(bash tests/servers/influxdb.sh start "$work/influxd" | tail -1)
+curl -s -XPOST "http://127.0.0.1:$port/query" --data-urlencode "q=CREATE DATABASE bench" >/dev/null
+
+read -r py_entries py_secs < <(python3 bench/original_daemon_model.py "$work/in.ta")
+py_rate=$(python3 -c "print(round($py_entries / $py_secs))")
+printf '%-44s %10s %8s %8s %8s %9s %7s\n' run "entries/s" wall_s user_s sys_s maxrss_MB ratio
+printf '%-44s %10s %8s %8s %8s %9s %7s\n' "original's work in Python (no HTTP)" "$py_rate" \
+  "$py_secs" - - - 1.00
+
+run() {  # name, then .env lines
+  local name=$1
+  shift
+  local dir="$work/$name"
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  printf '%s\n' "NMD_STATE_DIR=$dir" "NMD_SQLITE_PATH=$dir/store.db" "$@" >"$dir/.env"
+  /usr/bin/time -f '%e %U %S %M' -o "$dir/time" "$bin" daemon --env "$dir/.env" \
+    --ta-file "$work/in.ta" --once --log-file "$dir/log" >/dev/null 2>&1
+  read -r wall user sys rss <"$dir/time"
+  printf '%-44s %10s %8s %8s %8s %9s %7s\n' "$name" \
+    "$(python3 -c "print(round($total / $wall))")" "$wall" "$user" "$sys" "$((rss / 1024))" \
+    "$(python3 -c "print(f'{($total / $wall) / $py_rate:.2f}')")"
+}
+
+influx=(INFLUXDB_ENABLE=true INFLUXDB_SCHEME=http INFLUXDB_API=v1 INFLUXDB_HOST=127.0.0.1
+  "INFLUXDB_PORT=$port" INFLUXDB_DB=bench)
+run "daemon -> InfluxDB" NMD_SQLITE_ENABLE=false "${influx[@]}"
+points=$(curl -s "http://127.0.0.1:$port/query?db=bench" \
+  --data-urlencode 'q=SELECT count(value) FROM network_traffic_application_kbpsdw' |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["results"][0]["series"][0]["values"][0][1])')
+echo "  (check: $points kbpsdw points in InfluxDB)"
+run "daemon -> SQLite store" NMD_SQLITE_ENABLE=true
+run "daemon -> SQLite store + InfluxDB" NMD_SQLITE_ENABLE=true "${influx[@]}"
