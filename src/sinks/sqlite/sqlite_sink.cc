@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -43,8 +42,45 @@ struct PendingPoint {
 // The end of the `step`-second bucket holding a window that ends at `ts` (exclusive end).
 int64_t bucketEnd(int64_t ts, int64_t step) {
   const int64_t t = ts - 1;
-  const int64_t floor = t >= 0 ? t / step : -((-t + step - 1) / step);
+  const int64_t floor = t / step - (t % step < 0 ? 1 : 0);
   return (floor + 1) * step;
+}
+
+// Tiers the rollup can keep exact: raw first, each step a multiple of the one before, and each
+// finer tier kept for at least one coarser step (else its rows go before the bucket is whole).
+bool validTiers(const std::vector<StoreTier>& tiers, std::string& error) {
+  if (tiers.empty() || tiers[0].step_s != 0) {
+    error = "the first store tier must be the raw one (step 0)";
+    return false;
+  }
+  for (size_t i = 0; i < tiers.size(); ++i) {
+    if (tiers[i].keep_s <= 0) {
+      error = "every store tier must keep a positive number of seconds";
+      return false;
+    }
+    if (i == 0) {
+      continue;
+    }
+    if (tiers[i].step_s <= 0 || (i > 1 && tiers[i].step_s % tiers[i - 1].step_s != 0)) {
+      error = "each rollup step must be a positive multiple of the one before";
+      return false;
+    }
+    if (tiers[i - 1].keep_s < tiers[i].step_s) {
+      error = "each store tier must be kept at least one step of the next tier";
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string cutoffKey(size_t tier) {
+  return "deleted_before." + std::to_string(tier);
+}
+
+// Seconds to the nanoseconds of extra points, saturating.
+int64_t secondsToNs(int64_t s) {
+  constexpr int64_t kMax = INT64_MAX / 1'000'000'000;
+  return std::clamp(s, -kMax, kMax) * 1'000'000'000;
 }
 
 class SqliteSink final : public Sink {
@@ -55,6 +91,9 @@ class SqliteSink final : public Sink {
         commits_(metrics.counter("netmicroscope_sqlite_commits_total", "SQLite transactions")),
         failures_(metrics.counter("netmicroscope_sink_errors_total", "Sink errors by kind",
                                   {{"sink", "sqlite"}, {"kind", "commit"}})),
+        retention_failures_(metrics.counter("netmicroscope_sink_errors_total",
+                                            "Sink errors by kind",
+                                            {{"sink", "sqlite"}, {"kind", "retention"}})),
         deleted_(metrics.counter("netmicroscope_sqlite_retention_deleted_total",
                                  "Rows removed by retention")) {}
 
@@ -64,6 +103,9 @@ class SqliteSink final : public Sink {
   }
 
   bool open(std::string& error) {
+    if (!validTiers(options_.tiers, error)) {
+      return false;
+    }
     if (sqlite3_open_v2(options_.path.c_str(), &db_,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                         nullptr) != SQLITE_OK) {
@@ -74,10 +116,10 @@ class SqliteSink final : public Sink {
     if (!sqlite::exec(db_, kStorePragmas, error) || !createStoreSchema(db_, error)) {
       return false;
     }
-    for (size_t i = 1; i < options_.tiers.size(); ++i) {
-      if (options_.tiers[i].step_s <= 0 ||
-          (i > 1 && options_.tiers[i].step_s % options_.tiers[i - 1].step_s != 0)) {
-        error = "each rollup step must be a positive multiple of the one before";
+    if (options_.max_page_count > 0) {
+      const std::string pragma =
+          "PRAGMA max_page_count = " + std::to_string(options_.max_page_count);
+      if (!sqlite::exec(db_, pragma.c_str(), error)) {
         return false;
       }
     }
@@ -96,19 +138,25 @@ class SqliteSink final : public Sink {
         "INSERT OR REPLACE INTO points(measurement, tags, fields, ts) VALUES(?1, ?2, ?3, ?4)",
         "DELETE FROM samples WHERE tier = ?1 AND ts = ?2",
         // Rollup of one bucket from the finer tier; ?4 weights a finer row: its seconds when
-        // the finer tier is raw (-1), else the finer step.
+        // the finer tier is raw (-1), else the finer step. A range of the primary key (tier, ts).
         "INSERT INTO samples(tier, ts, device_id, application_id, seconds, kbps_dw, kbps_up, "
         "bytes_dw, bytes_up, pkts_dw, pkts_up, flows) SELECT ?1, ?2, device_id, application_id, "
         "sum(seconds), sum(kbps_dw * iif(?4 < 0, seconds, ?4)) / ?5, "
         "sum(kbps_up * iif(?4 < 0, seconds, ?4)) / ?5, sum(bytes_dw), sum(bytes_up), "
-        "sum(pkts_dw), sum(pkts_up), sum(flows) FROM samples WHERE tier = ?3 AND ts > ?2 - ?5 "
-        "AND ts <= ?2 GROUP BY device_id, application_id",
+        "sum(pkts_dw), sum(pkts_up), sum(flows) FROM samples "
+        "WHERE tier = ?3 AND ts > ?2 - ?5 AND ts <= ?2 GROUP BY device_id, application_id",
         "DELETE FROM samples WHERE tier = ?1 AND ts < ?2",
         "DELETE FROM records WHERE ts_end < ?1",
-        "INSERT INTO kv(namespace, key, value, updated) VALUES('store', 'max_ts', ?1, ?1) "
+        "DELETE FROM points WHERE ts < ?1",
+        // Integers in a TEXT column: compare as integers (text sorts above any number).
+        "INSERT INTO kv(namespace, key, value, updated) VALUES('store', ?1, ?2, ?2) "
         "ON CONFLICT(namespace, key) DO UPDATE SET value = max(CAST(value AS INTEGER), "
-        "excluded.value), updated = excluded.updated",
-        "SELECT CAST(value AS INTEGER) FROM kv WHERE namespace = 'store' AND key = 'max_ts'",
+        "CAST(excluded.value AS INTEGER)), updated = excluded.updated",
+        "SELECT CAST(value AS INTEGER) FROM kv WHERE namespace = 'store' AND key = ?1",
+        "UPDATE devices SET first_seen = min(first_seen, ?2), last_seen = max(last_seen, ?3) "
+        "WHERE id = ?1",
+        "UPDATE applications SET first_seen = min(first_seen, ?2), last_seen = max(last_seen, ?3) "
+        "WHERE id = ?1",
     };
     for (const char* s : sql) {
       stmts_.emplace_back(db_, s, error);
@@ -116,11 +164,17 @@ class SqliteSink final : public Sink {
         return false;
       }
     }
-    Statement& max_ts = stmts_[kSelectMaxTs];
-    if (max_ts.step() == SQLITE_ROW) {
-      max_ts_ = max_ts.columnInt(0);
+    bool have_max = false;
+    if (readStoreInt("max_ts", max_ts_)) {
+      have_max = true;
     }
-    max_ts.reset();
+    deleted_before_.assign(options_.tiers.size(), kNothingDeleted);
+    for (size_t t = 0; t < options_.tiers.size(); ++t) {
+      // A store written before cutoffs were recorded: assume retention ran at the newest time.
+      if (!readStoreInt(cutoffKey(t), deleted_before_[t]) && have_max) {
+        deleted_before_[t] = max_ts_ - options_.tiers[t].keep_s;
+      }
+    }
     return true;
   }
 
@@ -159,23 +213,18 @@ class SqliteSink final : public Sink {
       return fail("begin", error);
     }
     const int64_t old_max = max_ts_;
-    if (!writePending(error)) {
-      std::string ignored;
-      sqlite::exec(db_, "ROLLBACK", ignored);
-      ids_.clear();  // ids handed out inside the rolled-back transaction are void
-      last_seen_devices_.clear();
-      last_seen_apps_.clear();
-      max_ts_ = old_max;
-      return fail("write", error);
+    const char* stage = "write";
+    bool ok = writePending(error);
+    if (ok) {
+      stage = "commit";
+      ok = sqlite::exec(db_, "COMMIT", error);
     }
-    if (!sqlite::exec(db_, "COMMIT", error)) {
+    if (!ok) {
       std::string ignored;
-      sqlite::exec(db_, "ROLLBACK", ignored);
-      ids_.clear();
-      last_seen_devices_.clear();
-      last_seen_apps_.clear();
+      sqlite::exec(db_, "ROLLBACK", ignored);  // may already be rolled back (SQLITE_FULL)
+      ids_.clear();  // ids handed out inside the rolled-back transaction are void
       max_ts_ = old_max;
-      return fail("commit", error);
+      return fail(stage, error);
     }
     rows_.add(pending_.size());
     commits_.add();
@@ -200,9 +249,41 @@ class SqliteSink final : public Sink {
     kRollupBucket,
     kRetainSamples,
     kRetainRecords,
-    kSetMaxTs,
-    kSelectMaxTs,
+    kRetainPoints,
+    kSetStoreInt,
+    kSelectStoreInt,
+    kSeenDevice,
+    kSeenApplication,
   };
+
+  static constexpr int64_t kNothingDeleted = INT64_MIN;
+
+  // Earliest and latest TsEnd of a device or application within one commit.
+  struct Seen {
+    int64_t first = INT64_MAX;
+    int64_t last = INT64_MIN;
+    void add(int64_t ts) {
+      first = std::min(first, ts);
+      last = std::max(last, ts);
+    }
+  };
+
+  bool readStoreInt(const std::string& key, int64_t& value) {
+    Statement& st = stmts_[kSelectStoreInt];
+    st.bind(1, key);
+    const bool found = st.step() == SQLITE_ROW;
+    if (found) {
+      value = st.columnInt(0);
+    }
+    st.reset();
+    return found;
+  }
+
+  bool writeStoreInt(const std::string& key, int64_t value, std::string& error) {
+    Statement& st = stmts_[kSetStoreInt];
+    st.bind(1, key).bind(2, value);
+    return stepDone(st, error);
+  }
 
   bool fail(const char* stage, const std::string& error) {
     failures_.add();
@@ -224,15 +305,28 @@ class SqliteSink final : public Sink {
     return true;
   }
 
-  bool idOf(int stmt, const std::string& cache_key, const std::function<void(Statement&)>& bind,
-            int64_t& id, std::string& error) {
-    auto it = ids_.find(cache_key);
+  // The id of a device (`deployment` non-null) or an application, from the cache or an upsert.
+  // The cache only saves the lookup; first/last seen are applied per commit (seen_*).
+  bool idOf(const std::string* deployment, const std::string& name, int64_t ts, int64_t& id,
+            std::string& error) {
+    cache_key_.clear();
+    if (deployment != nullptr) {
+      cache_key_.append("d\x1f").append(*deployment).append("\x1f");
+    } else {
+      cache_key_.append("a\x1f");
+    }
+    cache_key_.append(name);
+    auto it = ids_.find(cache_key_);
     if (it != ids_.end()) {
       id = it->second;
       return true;
     }
-    Statement& st = stmts_[stmt];
-    bind(st);
+    Statement& st = stmts_[deployment != nullptr ? kUpsertDevice : kUpsertApplication];
+    if (deployment != nullptr) {
+      st.bind(1, *deployment).bind(2, name).bind(3, ts);
+    } else {
+      st.bind(1, name).bind(2, ts);
+    }
     const int rc = st.step();
     if (rc != SQLITE_ROW) {
       error = sqlite3_errmsg(db_);
@@ -241,25 +335,20 @@ class SqliteSink final : public Sink {
     }
     id = st.columnInt(0);
     st.reset();
-    ids_.emplace(cache_key, id);
+    ids_.emplace(cache_key_, id);
     return true;
   }
 
   bool writePending(std::string& error) {
     std::set<std::pair<size_t, int64_t>> touched;  // (tier, bucket end)
+    std::map<int64_t, Seen> seen_devices;
+    std::map<int64_t, Seen> seen_apps;
     for (const PendingSample& p : pending_) {
       const DeviceApplicationSample& a = p.sample;
       int64_t device_id = 0;
       int64_t app_id = 0;
-      // last_seen moves with every sample, so the cache only skips the lookup, not the update:
-      // devices/apps are upserted once per commit (first sample) and for the max ts below.
-      if (!idOf(
-              kUpsertDevice, "d\x1f" + p.deployment + "\x1f" + a.device,
-              [&](Statement& st) { st.bind(1, p.deployment).bind(2, a.device).bind(3, p.ts); },
-              device_id, error) ||
-          !idOf(
-              kUpsertApplication, "a\x1f" + a.application,
-              [&](Statement& st) { st.bind(1, a.application).bind(2, p.ts); }, app_id, error)) {
+      if (!idOf(&p.deployment, a.device, p.ts, device_id, error) ||
+          !idOf(nullptr, a.application, p.ts, app_id, error)) {
         return false;
       }
       Statement& st = stmts_[kInsertSample];
@@ -277,8 +366,8 @@ class SqliteSink final : public Sink {
       if (!stepDone(st, error)) {
         return false;
       }
-      last_seen_devices_[device_id] = std::max(last_seen_devices_[device_id], p.ts);
-      last_seen_apps_[app_id] = std::max(last_seen_apps_[app_id], p.ts);
+      seen_devices[device_id].add(p.ts);
+      seen_apps[app_id].add(p.ts);
       for (size_t t = 1; t < options_.tiers.size(); ++t) {
         touched.emplace(t, bucketEnd(p.ts, options_.tiers[t].step_s));
       }
@@ -302,15 +391,19 @@ class SqliteSink final : public Sink {
         return false;
       }
     }
-    if (!updateLastSeen(error)) {
+    if (!updateSeen(kSeenDevice, seen_devices, error) ||
+        !updateSeen(kSeenApplication, seen_apps, error)) {
       return false;
     }
     // Coarser tiers after finer ones: std::set orders by tier first.
     for (const auto& [tier, end] : touched) {
       const StoreTier& finer = options_.tiers[tier - 1];
       const int64_t step = options_.tiers[tier].step_s;
-      // Frozen once the finer tier no longer holds the whole bucket (retention removed part).
-      if (end - step < max_ts_ - finer.keep_s) {
+      // Frozen once retention removed part of the bucket from the finer tier. Only deletions
+      // that happened count: a commit that moves the newest time far ahead (a backlog) still
+      // rolls up everything it brought before retention runs.
+      const int64_t lowest_finer_ts = end - step + std::max<int64_t>(finer.step_s, 1);
+      if (lowest_finer_ts < deleted_before_[tier - 1]) {
         continue;
       }
       Statement& del = stmts_[kDeleteBucket];
@@ -329,50 +422,49 @@ class SqliteSink final : public Sink {
       }
       // Buckets of coarser tiers that contain this one are in `touched` already.
     }
-    Statement& mt = stmts_[kSetMaxTs];
-    mt.bind(1, max_ts_);
-    return stepDone(mt, error);
+    return writeStoreInt("max_ts", max_ts_, error);
   }
 
-  bool updateLastSeen(std::string& error) {
-    for (const auto& [id, ts] : last_seen_devices_) {
-      const std::string sql = "UPDATE devices SET last_seen = max(last_seen, " +
-                              std::to_string(ts) + ") WHERE id = " + std::to_string(id);
-      if (!sqlite::exec(db_, sql.c_str(), error)) {
+  bool updateSeen(int stmt, const std::map<int64_t, Seen>& seen, std::string& error) {
+    Statement& st = stmts_[stmt];
+    for (const auto& [id, s] : seen) {
+      st.bind(1, id).bind(2, s.first).bind(3, s.last);
+      if (!stepDone(st, error)) {
         return false;
       }
     }
-    for (const auto& [id, ts] : last_seen_apps_) {
-      const std::string sql = "UPDATE applications SET last_seen = max(last_seen, " +
-                              std::to_string(ts) + ") WHERE id = " + std::to_string(id);
-      if (!sqlite::exec(db_, sql.c_str(), error)) {
-        return false;
-      }
-    }
-    last_seen_devices_.clear();
-    last_seen_apps_.clear();
     return true;
   }
 
   void maybeApplyRetention() {
     const auto now = std::chrono::steady_clock::now();
-    if (retention_checked_ && now - last_retention_ < std::chrono::minutes(1)) {
+    if (retention_checked_ && now - last_retention_ < options_.retention_interval) {
       return;
     }
     retention_checked_ = true;
     last_retention_ = now;
     std::string error;
     int64_t deleted = 0;
+    std::vector<int64_t> cutoffs(options_.tiers.size());
     bool ok = sqlite::exec(db_, "BEGIN IMMEDIATE", error);
     for (size_t t = 0; ok && t < options_.tiers.size(); ++t) {
+      // Never below an earlier cutoff: what is gone stays gone, and the rollup relies on it.
+      cutoffs[t] = std::max(deleted_before_[t], max_ts_ - options_.tiers[t].keep_s);
       Statement& st = stmts_[kRetainSamples];
-      st.bind(1, static_cast<int64_t>(t)).bind(2, max_ts_ - options_.tiers[t].keep_s);
+      st.bind(1, static_cast<int64_t>(t)).bind(2, cutoffs[t]);
+      ok = stepDone(st, error);
+      deleted += sqlite3_changes(db_);
+      ok = ok && writeStoreInt(cutoffKey(t), cutoffs[t], error);
+    }
+    if (ok) {
+      Statement& st = stmts_[kRetainRecords];
+      st.bind(1, cutoffs[0]);
       ok = stepDone(st, error);
       deleted += sqlite3_changes(db_);
     }
     if (ok) {
-      Statement& st = stmts_[kRetainRecords];
-      st.bind(1, max_ts_ - options_.tiers[0].keep_s);
+      Statement& st = stmts_[kRetainPoints];
+      st.bind(1, secondsToNs(cutoffs[0]));
       ok = stepDone(st, error);
       deleted += sqlite3_changes(db_);
     }
@@ -380,9 +472,12 @@ class SqliteSink final : public Sink {
     if (!ok) {
       std::string ignored;
       sqlite::exec(db_, "ROLLBACK", ignored);
+      retention_checked_ = false;  // try again after the next commit
+      retention_failures_.add();
       spdlog::warn("SQLite store: retention failed: {} (tried again later)", error);
       return;
     }
+    deleted_before_ = std::move(cutoffs);
     deleted_.add(static_cast<uint64_t>(deleted));
   }
 
@@ -390,8 +485,9 @@ class SqliteSink final : public Sink {
   sqlite3* db_ = nullptr;
   std::vector<Statement> stmts_;
   std::unordered_map<std::string, int64_t> ids_;
-  std::map<int64_t, int64_t> last_seen_devices_;
-  std::map<int64_t, int64_t> last_seen_apps_;
+  std::string cache_key_;  // reused by idOf()
+  // Per tier: rows with ts below this were deleted by retention (kNothingDeleted: none).
+  std::vector<int64_t> deleted_before_;
   std::vector<PendingSample> pending_;
   std::vector<PendingRecord> pending_records_;
   std::vector<PendingPoint> pending_points_;
@@ -402,6 +498,7 @@ class SqliteSink final : public Sink {
   Counter& rows_;
   Counter& commits_;
   Counter& failures_;
+  Counter& retention_failures_;
   Counter& deleted_;
 };
 

@@ -23,11 +23,16 @@ StoreReader::~StoreReader() {
 StoredSpan StoreReader::span(std::string& error) const {
   sqlite::Statement st(db_, "SELECT min(ts_start), max(ts_end), count(*) FROM records", error);
   StoredSpan s;
-  if (st.valid() && st.step() == SQLITE_ROW) {
-    s.first = st.columnInt(0);
-    s.last = st.columnInt(1);
-    s.records = static_cast<uint64_t>(st.columnInt(2));
+  if (!st.valid()) {
+    return s;
   }
+  if (st.step() != SQLITE_ROW) {
+    error = sqlite3_errmsg(db_);
+    return s;
+  }
+  s.first = st.columnInt(0);
+  s.last = st.columnInt(1);
+  s.records = static_cast<uint64_t>(st.columnInt(2));
   return s;
 }
 
@@ -49,7 +54,8 @@ std::vector<StoredApplication> StoreReader::applications(int64_t from, int64_t t
     return out;
   }
   st.bind(1, from).bind(2, to);
-  while (st.step() == SQLITE_ROW) {
+  int rc = 0;
+  while ((rc = st.step()) == SQLITE_ROW) {
     StoredApplication a;
     a.deployment = st.columnText(0);
     a.device = st.columnText(1);
@@ -65,6 +71,9 @@ std::vector<StoredApplication> StoreReader::applications(int64_t from, int64_t t
     a.first = st.columnInt(11);
     a.last = st.columnInt(12);
     out.push_back(std::move(a));
+  }
+  if (rc != SQLITE_DONE) {
+    error = sqlite3_errmsg(db_);
   }
   return out;
 }

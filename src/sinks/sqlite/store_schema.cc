@@ -16,6 +16,33 @@ bool createStoreSchema(sqlite3* db, std::string& error) {
   if (v == kStoreSchemaVersion) {
     return true;
   }
+  if (v == 1) {
+    // Version 1 keyed samples (tier, device, application, ts): every commit dirtied pages all
+    // over the table and rollups scanned whole tiers. Same columns, time-ordered key.
+    static constexpr const char* kFromV1 = R"sql(
+BEGIN IMMEDIATE;
+CREATE TABLE samples_v2(
+  tier INTEGER NOT NULL, ts INTEGER NOT NULL,
+  device_id INTEGER NOT NULL REFERENCES devices(id),
+  application_id INTEGER NOT NULL REFERENCES applications(id),
+  seconds INTEGER NOT NULL, kbps_dw REAL NOT NULL, kbps_up REAL NOT NULL,
+  bytes_dw INTEGER NOT NULL, bytes_up INTEGER NOT NULL, pkts_dw INTEGER NOT NULL,
+  pkts_up INTEGER NOT NULL, flows INTEGER NOT NULL,
+  PRIMARY KEY(tier, ts, device_id, application_id)) WITHOUT ROWID;
+INSERT INTO samples_v2 SELECT tier, ts, device_id, application_id, seconds, kbps_dw, kbps_up,
+  bytes_dw, bytes_up, pkts_dw, pkts_up, flows FROM samples;
+DROP TABLE samples;
+ALTER TABLE samples_v2 RENAME TO samples;
+PRAGMA user_version = 2;
+COMMIT;
+)sql";
+    if (!sqlite::exec(db, kFromV1, error)) {
+      sqlite::exec(db, "ROLLBACK", ignored);
+      error = "migrating the store from version 1: " + error;
+      return false;
+    }
+    return true;
+  }
   if (v != 0) {
     error = "store schema version " + std::to_string(v) + " is newer than this program's (" +
             std::to_string(kStoreSchemaVersion) + ")";
@@ -36,8 +63,7 @@ CREATE TABLE IF NOT EXISTS samples(
   seconds INTEGER NOT NULL, kbps_dw REAL NOT NULL, kbps_up REAL NOT NULL,
   bytes_dw INTEGER NOT NULL, bytes_up INTEGER NOT NULL, pkts_dw INTEGER NOT NULL,
   pkts_up INTEGER NOT NULL, flows INTEGER NOT NULL,
-  PRIMARY KEY(tier, device_id, application_id, ts)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS samples_by_time ON samples(tier, ts);
+  PRIMARY KEY(tier, ts, device_id, application_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS records(
   deployment TEXT NOT NULL, ts_start INTEGER NOT NULL, ts_end INTEGER NOT NULL,
   entries INTEGER NOT NULL, PRIMARY KEY(deployment, ts_end)) WITHOUT ROWID;
@@ -47,7 +73,7 @@ CREATE TABLE IF NOT EXISTS points(
 CREATE TABLE IF NOT EXISTS kv(
   namespace TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, updated INTEGER NOT NULL,
   PRIMARY KEY(namespace, key)) WITHOUT ROWID;
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;
 COMMIT;
 )sql";
   if (!sqlite::exec(db, kSchema, error)) {
