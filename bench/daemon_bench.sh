@@ -4,8 +4,9 @@
 # same run). InfluxDB is a private influxd on loopback (tests/servers/influxdb.sh); every run
 # ends only when the sink has delivered everything (--once waits), so the figure is end to end.
 #
-#   bench/daemon_bench.sh [BUILD_DIR] [RECORDS] [ENTRIES_PER_RECORD] [DEVICES] [APPS]
-#   defaults: build 10000 100 30 40
+#   bench/daemon_bench.sh [BUILD_DIR] [RECORDS] [ENTRIES_PER_RECORD] [DEVICES] [APPS] [CHURN]
+#   defaults: build 10000 100 30 40 1.0 (every record drawn afresh: the worst case for zero-fill);
+#   a home-like shape: 10000 100 10 15 0.05
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -13,13 +14,15 @@ records=${2:-10000}
 entries=${3:-100}
 devices=${4:-30}
 apps=${5:-40}
+churn=${6:-1.0}
 bin=$build/netmicroscope
 work=$(mktemp -d /tmp/nm-daemon-bench.XXXXXX)
 trap 'bash tests/servers/influxdb.sh stop "$work/influxd" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 
-python3 bench/make_ta.py "$work/in.ta" "$records" "$entries" "$devices" "$apps"
+python3 bench/make_ta.py "$work/in.ta" "$records" "$entries" "$devices" "$apps" "$churn"
 total=$((records * entries))
-echo "input: $records records x $entries entries ($devices devices, $apps applications) =" \
+echo "input: $records records x $entries entries ($devices devices, $apps applications," \
+  "churn $churn) =" \
   "$total flow entries, $(du -m "$work/in.ta" | cut -f1) MB"
 
 mkdir -p "$work/influxd"
