@@ -64,6 +64,8 @@ def main():
             for line in lines[:60]:
                 f.write(line + "\n")
         wait_for(lambda: stored_records() == 60, 30, "60 records stored")
+        # Info lines reach the file within a second (the daemon flushes its log once a second).
+        wait_for(lambda: " [printF] OK\n" in open(log_file).read(), 10, "an OK line in the log")
         log = open(log_file).read()
         check("TAHandler" in log and " INFO {appmonitor} [printF] OK" in log,
               "the log has the original's TAHandler and OK lines")
