@@ -40,7 +40,13 @@ bool buildSinks(const DaemonConfig& config, const std::string& sqlite_path_overr
     if (!makeParent(path, error)) {
       return false;
     }
-    std::unique_ptr<Sink> sqlite = openSqliteSink(path, metrics, error);
+    SqliteStoreOptions so;
+    so.path = path;
+    so.tiers.clear();
+    for (const auto& [step, keep] : config.daemon.sqlite_tiers) {
+      so.tiers.push_back({step, keep});
+    }
+    std::unique_ptr<Sink> sqlite = openSqliteSink(so, metrics, error);
     if (!sqlite) {
       error = "SQLite store " + path + ": " + error;
       return false;

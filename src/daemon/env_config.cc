@@ -213,6 +213,7 @@ const std::vector<std::string_view> kKnownVariables = {
     "NMD_SPOOL_DIR",
     "NMD_SQLITE_ENABLE",
     "NMD_LOG_SUMMARIES",
+    "NMD_SQLITE_TIERS",
     "NMD_SQLITE_PATH",
     "NMD_LOG_FILE",
     "NMD_PID_FILE",
@@ -438,6 +439,62 @@ class Checker {
       return fallback;
     }
     return *v;
+  }
+
+  // "raw:7d,1m:90d,1h:730d": the store's tiers, each STEP:KEEP with s/m/h/d/y units (y = 365 d),
+  // the first step "raw" (the records' own windows).
+  std::vector<std::pair<int64_t, int64_t>> storeTiers(std::string_view name) {
+    std::vector<std::pair<int64_t, int64_t>> tiers = {
+        {0, 7 * 86400}, {60, 90 * 86400}, {3600, 730 * 86400}};
+    const Setting* s = find(name);
+    if (s == nullptr) {
+      return tiers;
+    }
+    auto duration = [](std::string_view t) -> std::optional<int64_t> {
+      if (t.size() < 2) {
+        return std::nullopt;
+      }
+      const char unit = t.back();
+      const int64_t mult = unit == 's'   ? 1
+                           : unit == 'm' ? 60
+                           : unit == 'h' ? 3600
+                           : unit == 'd' ? 86400
+                           : unit == 'y' ? 365 * 86400
+                                         : 0;
+      uint64_t n = 0;
+      const auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size() - 1, n);
+      if (mult == 0 || ec != std::errc() || ptr != t.data() + t.size() - 1 || n == 0 ||
+          n > 1'000'000) {
+        return std::nullopt;
+      }
+      return static_cast<int64_t>(n) * mult;
+    };
+    std::vector<std::pair<int64_t, int64_t>> parsed;
+    std::string_view rest = s->value;
+    while (!rest.empty()) {
+      const size_t comma = rest.find(',');
+      const std::string_view item = rest.substr(0, comma);
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+      const size_t colon = item.find(':');
+      if (colon == std::string_view::npos) {
+        bad(name, fmt::format("\"{}\" is not STEP:KEEP", item));
+        return tiers;
+      }
+      const std::string_view step = item.substr(0, colon);
+      const std::optional<int64_t> keep = duration(item.substr(colon + 1));
+      const std::optional<int64_t> step_s =
+          step == "raw" ? std::optional<int64_t>(0) : duration(step);
+      if (!keep || !step_s || (parsed.empty() != (*step_s == 0))) {
+        bad(name, "expected raw:KEEP[,STEP:KEEP...] with durations like 90s, 1m, 1h, 7d, 2y");
+        return tiers;
+      }
+      parsed.emplace_back(*step_s, *keep);
+    }
+    if (parsed.empty()) {
+      bad(name, "no tiers");
+      return tiers;
+    }
+    return parsed;
   }
 
   uint16_t port(std::string_view name, uint16_t fallback) {
@@ -716,6 +773,7 @@ void checkDaemon(Checker& c, DaemonSettings& d, const ConfigHost& host,
   d.spool_dir = c.path("NMD_SPOOL_DIR", d.state_dir + "/spool");
   d.sqlite_enabled = c.boolean("NMD_SQLITE_ENABLE", true);
   d.log_summaries = c.boolean("NMD_LOG_SUMMARIES", true);
+  d.sqlite_tiers = c.storeTiers("NMD_SQLITE_TIERS");
   d.sqlite_path = c.path("NMD_SQLITE_PATH", d.state_dir + "/netmicroscope.db");
   d.log_file = c.path("NMD_LOG_FILE", "/tmp/appmonitor.log");
   d.pid_file = c.path("NMD_PID_FILE", "/tmp/appmonitor.pid");

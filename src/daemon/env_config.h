@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace nm {
@@ -110,6 +111,9 @@ struct DaemonSettings {
   uint32_t commit_interval_ms = 1000;
   // The original's "Application-device {'KbpsDw': ...}" info line per pair and record.
   bool log_summaries = true;
+  // NMD_SQLITE_TIERS: (step_s, keep_s) per store tier, raw (step 0) first.
+  std::vector<std::pair<int64_t, int64_t>> sqlite_tiers = {
+      {0, 7 * 86400}, {60, 90 * 86400}, {3600, 730 * 86400}};
 };
 
 struct DaemonConfig {

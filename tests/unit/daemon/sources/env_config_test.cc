@@ -729,3 +729,30 @@ TEST(DaemonConfigTest, ReferenceDocumentsEveryVariable) {
 
 }  // namespace
 }  // namespace nm
+
+namespace nm {
+namespace {
+
+TEST(DaemonConfigTest, StoreTiersParseWithUnits) {
+  const ConfigResult r = loadDaemonConfig("", {{"NMD_SQLITE_TIERS", "raw:2d,5m:30d,1h:1y"}},
+                                          ConfigHost{false});
+  ASSERT_TRUE(r.errors.empty()) << formatConfigErrors(r.errors);
+  const std::vector<std::pair<int64_t, int64_t>> want = {
+      {0, 2 * 86400}, {300, 30 * 86400}, {3600, 365 * 86400}};
+  EXPECT_EQ(r.config.daemon.sqlite_tiers, want);
+  const ConfigResult d = loadDaemonConfig("", {}, ConfigHost{false});
+  EXPECT_EQ(d.config.daemon.sqlite_tiers.size(), 3u);
+  EXPECT_EQ(d.config.daemon.sqlite_tiers[2].second, 730 * 86400);
+}
+
+TEST(DaemonConfigTest, StoreTiersRejectMalformedLists) {
+  for (const char* bad : {"1m:90d", "raw:7d,raw:9d", "raw:7x", "raw:7d,1m", "raw:0d", "raw"}) {
+    const ConfigResult r = loadDaemonConfig("", {{"NMD_SQLITE_TIERS", bad}}, ConfigHost{false});
+    ASSERT_EQ(r.errors.size(), 1u) << bad;
+    EXPECT_EQ(r.errors[0].variable, "NMD_SQLITE_TIERS");
+    EXPECT_NE(r.errors[0].message.find(bad), std::string::npos) << r.errors[0].message;
+  }
+}
+
+}  // namespace
+}  // namespace nm
