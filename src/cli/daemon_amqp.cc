@@ -59,16 +59,22 @@ void save(const LoopContext& ctx, const Checkpoint& cp) {
   }
 }
 
-}  // namespace
-
-int runProducer(const LoopContext& ctx) {
-  const AmqpSettings settings = amqpSettings(ctx.config.rabbitmq);
+// Settings checked and the checkpoint read; the process exit code on failure, else 0.
+int prepare(const LoopContext& ctx, AmqpSettings& settings, Checkpoint& cp) {
+  settings = amqpSettings(ctx.config.rabbitmq);
   if (!settingsUsable(settings)) {
     return 2;
   }
+  return loadOrEmpty(ctx, cp) ? 0 : 1;
+}
+
+}  // namespace
+
+int runProducer(const LoopContext& ctx) {
+  AmqpSettings settings;
   Checkpoint cp;
-  if (!loadOrEmpty(ctx, cp)) {
-    return 1;
+  if (const int rc = prepare(ctx, settings, cp); rc != 0) {
+    return rc;
   }
   TaTailerOptions to;
   to.glob = ctx.ta_file.empty() ? ctx.config.daemon.ta_glob : ctx.ta_file;
@@ -133,13 +139,10 @@ int runProducer(const LoopContext& ctx) {
 }
 
 int runConsumer(const LoopContext& ctx, Pipeline& pipeline) {
-  const AmqpSettings settings = amqpSettings(ctx.config.rabbitmq);
-  if (!settingsUsable(settings)) {
-    return 2;
-  }
+  AmqpSettings settings;
   Checkpoint cp;
-  if (!loadOrEmpty(ctx, cp)) {
-    return 1;
+  if (const int rc = prepare(ctx, settings, cp); rc != 0) {
+    return rc;
   }
   pipeline.restoreSummarizers(cp.summarizers);
   AmqpConsumer consumer(settings, ctx.metrics);

@@ -23,45 +23,34 @@ void appendEscapedLabelValue(std::string& out, std::string_view v) {
 
 }  // namespace
 
-Counter& MetricsRegistry::counter(std::string_view name, std::string_view help,
-                                  MetricLabels labels) {
+MetricsRegistry::Series& MetricsRegistry::series(std::string_view name, std::string_view help,
+                                                 MetricType type, MetricLabels labels) {
   std::lock_guard lock(mu_);
   for (Series& s : series_) {
     if (s.name == name) {
-      if (s.type != MetricType::kCounter) {
-        std::abort();
+      if (s.type != type) {
+        std::abort();  // one name, one type: a programming error
       }
       if (s.labels == labels) {
-        return s.counter;
+        return s;
       }
     }
   }
   Series& s = series_.emplace_back();
   s.name = name;
   s.help = help;
-  s.type = MetricType::kCounter;
+  s.type = type;
   s.labels = std::move(labels);
-  return s.counter;
+  return s;
+}
+
+Counter& MetricsRegistry::counter(std::string_view name, std::string_view help,
+                                  MetricLabels labels) {
+  return series(name, help, MetricType::kCounter, std::move(labels)).counter;
 }
 
 Gauge& MetricsRegistry::gauge(std::string_view name, std::string_view help, MetricLabels labels) {
-  std::lock_guard lock(mu_);
-  for (Series& s : series_) {
-    if (s.name == name) {
-      if (s.type != MetricType::kGauge) {
-        std::abort();
-      }
-      if (s.labels == labels) {
-        return s.gauge;
-      }
-    }
-  }
-  Series& s = series_.emplace_back();
-  s.name = name;
-  s.help = help;
-  s.type = MetricType::kGauge;
-  s.labels = std::move(labels);
-  return s.gauge;
+  return series(name, help, MetricType::kGauge, std::move(labels)).gauge;
 }
 
 void MetricsRegistry::forEach(const std::function<void(const MetricSample&)>& visit) const {

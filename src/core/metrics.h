@@ -73,6 +73,9 @@ class MetricsRegistry {
     Counter counter;
     Gauge gauge;
   };
+  Series& series(std::string_view name, std::string_view help, MetricType type,
+                 MetricLabels labels);
+
   mutable std::mutex mu_;
   std::deque<Series> series_;  // deque: references stay valid as it grows
 };

@@ -22,83 +22,14 @@ import tempfile
 import threading
 import time
 import urllib.parse
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nmd_reference as ref  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-INFLUX_SH = os.path.join(ROOT, "tests", "servers", "influxdb.sh")
+from e2e_support import (FAILURES, Influx, check, compare, conclude, wait_for,  # noqa: E402
+                         write_env)
+
 DEPLOYMENT = "lab 1,a=b"
-FAILURES = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        FAILURES.append(what)
-
-
-def wait_for(pred, timeout, what):
-    end = time.time() + timeout
-    while time.time() < end:
-        if pred():
-            return True
-        time.sleep(0.2)
-    print(f"timed out waiting for {what}", flush=True)
-    return False
-
-
-class Influx:
-    def __init__(self, workdir):
-        self.dir = os.path.join(workdir, "influxd")
-        os.makedirs(self.dir, exist_ok=True)
-        out = subprocess.run(["bash", INFLUX_SH, "start", self.dir], check=True,
-                             capture_output=True, text=True).stdout.split()
-        self.port = int(out[-1])
-
-    def stop(self):
-        subprocess.run(["bash", INFLUX_SH, "stop", self.dir], check=True)
-
-    def restart(self):
-        subprocess.run(["bash", INFLUX_SH, "restart", self.dir], check=True, capture_output=True)
-
-    def query(self, db, q):
-        url = f"http://127.0.0.1:{self.port}/query?" + urllib.parse.urlencode(
-            {"db": db, "q": q, "epoch": "ns"})
-        method = "POST" if q.upper().startswith("CREATE") or q.upper().startswith("DROP") else "GET"
-        req = urllib.request.Request(url, method=method)
-        with urllib.request.urlopen(req, timeout=30) as r:
-            return json.loads(r.read())
-
-    def points(self, db):
-        out = {}
-        for m in (ref.DW, ref.UP):
-            res = self.query(db, f'SELECT * FROM "{m}"')["results"][0]
-            for series in res.get("series", []):
-                cols = series["columns"]
-                for row in series["values"]:
-                    r = dict(zip(cols, row))
-                    key = (m, r.get("deployment") or "", r.get("device") or "",
-                           r.get("application") or "", r["time"])
-                    if key in out:
-                        FAILURES.append(f"duplicate point {key}")
-                    out[key] = float(r["value"])
-        return out
-
-    def count(self, db):
-        total = 0
-        for m in (ref.DW, ref.UP):
-            res = self.query(db, f'SELECT count(value) FROM "{m}"')["results"][0]
-            for series in res.get("series", []):
-                total += series["values"][0][1]
-        return total
-
-
-def write_env(path, **kv):
-    with open(path, "w") as f:
-        for k, v in kv.items():
-            f.write(f'{k}="{v}"\n')
 
 
 def base_env(workdir, name, influx_port, db, **extra):
@@ -114,17 +45,6 @@ def base_env(workdir, name, influx_port, db, **extra):
     path = os.path.join(state, ".env")
     write_env(path, **env)
     return path, state
-
-
-def compare(expected, got, what):
-    missing = [k for k in expected if k not in got]
-    extra = [k for k in got if k not in expected]
-    wrong = [k for k in expected if k in got and got[k] != expected[k]]
-    check(not missing and not extra and not wrong,
-          f"{what}: {len(expected)} points expected, {len(got)} in InfluxDB "
-          f"(missing {len(missing)}, unexpected {len(extra)}, wrong value {len(wrong)})")
-    for k in (missing[:3] + extra[:3] + wrong[:3]):
-        print("     e.g.", k, expected.get(k), got.get(k))
 
 
 def scenario_once(bin_, workdir, influx):
@@ -319,12 +239,8 @@ def main():
         finally:
             influx.stop()
     finally:
-        if not FAILURES:
-            shutil.rmtree(workdir, ignore_errors=True)
-        else:
-            print("work directory kept:", workdir)
-    print(f"{len(FAILURES)} failure(s)")
-    return 1 if FAILURES else 0
+        result = conclude(workdir)
+    return result
 
 
 if __name__ == "__main__":

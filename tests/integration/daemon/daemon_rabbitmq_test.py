@@ -17,7 +17,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nmd_reference as ref  # noqa: E402
-from daemon_influx_test import FAILURES, Influx, check, compare, wait_for, write_env  # noqa: E402
+from e2e_support import (Influx, check, compare, conclude, wait_for,  # noqa: E402
+                         write_env)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 RABBIT_SH = os.path.join(ROOT, "tests", "servers", "rabbitmq.sh")
@@ -118,12 +119,8 @@ def main():
                 p.kill()
         influx.stop()
         subprocess.run(["bash", RABBIT_SH, "stop", rdir], capture_output=True)
-        if not FAILURES:
-            shutil.rmtree(workdir, ignore_errors=True)
-        else:
-            print("work directory kept:", workdir)
-    print(f"{len(FAILURES)} failure(s)")
-    return 1 if FAILURES else 0
+        result = conclude(workdir)
+    return result
 
 
 if __name__ == "__main__":

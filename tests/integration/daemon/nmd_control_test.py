@@ -6,17 +6,15 @@ again: the SQLite store holds every record exactly once."""
 import argparse
 import os
 import re
-import shutil
 import sqlite3
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nmd_reference as ref  # noqa: E402
-from daemon_influx_test import FAILURES, check, wait_for, write_env  # noqa: E402
+from e2e_support import check, conclude, wait_for, write_env  # noqa: E402
 
 
 def main():
@@ -111,12 +109,8 @@ def main():
               "a bad .env: start fails and the log names every bad variable")
     finally:
         subprocess.run([args.nmd, "kill", "--env", env], capture_output=True)
-        if not FAILURES:
-            shutil.rmtree(work, ignore_errors=True)
-        else:
-            print("work directory kept:", work)
-    print(f"{len(FAILURES)} failure(s)")
-    return 1 if FAILURES else 0
+        result = conclude(work)
+    return result
 
 
 if __name__ == "__main__":
