@@ -3,6 +3,8 @@
 #   influxdb.sh start DIR     config + start; prints the HTTP port on stdout once /ping answers
 #   influxdb.sh stop DIR      SIGTERM, wait for exit (SIGKILL after 20 s)
 #   influxdb.sh restart DIR   stop, then start on the same ports with the same data
+# INFLUXDB_AUTH=true in the environment turns authentication on (then create the first admin
+# user through /query, which InfluxDB allows without credentials while no user exists).
 # Files in DIR: influxd.conf, influxd.log, influxd.pid, http.port, bind.port, meta/ data/ wal/.
 set -euo pipefail
 
@@ -72,7 +74,7 @@ bind-address = "127.0.0.1:$(cat "$dir/bind.port")"
 [http]
   enabled = true
   bind-address = "127.0.0.1:$(cat "$dir/http.port")"
-  auth-enabled = false
+  auth-enabled = ${INFLUXDB_AUTH:-false}
   log-enabled = false
   flux-enabled = false
 

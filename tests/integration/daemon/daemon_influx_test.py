@@ -71,6 +71,38 @@ def scenario_once(bin_, workdir, influx):
           "the original's per-pair log line is printed")
 
 
+def scenario_auth(bin_, workdir, _influx):
+    """The original's INFLUXDB_WRITE_USER/_PASSWORD against an InfluxDB with authentication:
+    a user with WRITE on one database only, and a password full of characters to escape."""
+    influx = Influx(workdir, "influxd-auth", auth=True)
+    try:
+        db = "authdb"
+        password = "p w,=ä'\\\"x"
+        influx.query("", f"CREATE DATABASE {db}")
+        escaped = password.replace("\\", "\\\\").replace("'", "\\'")
+        influx.query("", f"CREATE USER writer WITH PASSWORD '{escaped}'")
+        influx.query("", f"GRANT WRITE ON {db} TO writer")
+        lines = ref.synthetic_lines(40, seed=77)
+        ta = os.path.join(workdir, "auth.ta")
+        with open(ta, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        env, _ = base_env(workdir, "auth", influx.port, db, INFLUXDB_WRITE_USER="writer",
+                          INFLUXDB_WRITE_USER_PASSWORD=password)
+        # write_env quotes values with "": escape what python-dotenv unescapes there.
+        text = open(env).read().replace(
+            f'"{password}"', '"' + password.replace("\\", "\\\\").replace('"', '\\"') + '"')
+        open(env, "w").write(text)
+        rc = subprocess.run([bin_, "daemon", "--env", env, "--ta-file", ta, "--once"],
+                            capture_output=True, text=True)
+        check(rc.returncode == 0, f"auth: daemon --once exits 0 (got {rc.returncode})")
+        if rc.returncode != 0:
+            print(rc.stderr[-2000:])
+        expected = ref.points(ref.parse_lines(lines), DEPLOYMENT)
+        compare(expected, influx.points(db), "auth: write user with WRITE privilege only")
+    finally:
+        influx.stop()
+
+
 def start_daemon(bin_, env):
     return subprocess.Popen([bin_, "daemon", "--env", env], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
@@ -232,8 +264,8 @@ def main():
             return 77 if not FAILURES else 1
         influx = Influx(workdir)
         try:
-            for name, fn in (("once", scenario_once), ("outage", scenario_outage),
-                             ("sigkill", scenario_sigkill)):
+            for name, fn in (("once", scenario_once), ("auth", scenario_auth),
+                             ("outage", scenario_outage), ("sigkill", scenario_sigkill)):
                 if not args.only or args.only == name:
                     fn(args.bin, workdir, influx)
         finally:

@@ -32,12 +32,18 @@ def wait_for(pred, timeout, what):
 
 
 class Influx:
-    def __init__(self, workdir):
-        self.dir = os.path.join(workdir, "influxd")
+    def __init__(self, workdir, name="influxd", auth=False):
+        """auth: authentication on, with an admin user admin/admin-pw for the test's queries."""
+        self.dir = os.path.join(workdir, name)
+        self.creds = {}
         os.makedirs(self.dir, exist_ok=True)
-        out = subprocess.run(["bash", INFLUX_SH, "start", self.dir], check=True,
+        env = dict(os.environ, INFLUXDB_AUTH="true" if auth else "false")
+        out = subprocess.run(["bash", INFLUX_SH, "start", self.dir], check=True, env=env,
                              capture_output=True, text=True).stdout.split()
         self.port = int(out[-1])
+        if auth:
+            self.query("", "CREATE USER admin WITH PASSWORD 'admin-pw' WITH ALL PRIVILEGES")
+            self.creds = {"u": "admin", "p": "admin-pw"}
 
     def stop(self):
         subprocess.run(["bash", INFLUX_SH, "stop", self.dir], check=True)
@@ -47,8 +53,8 @@ class Influx:
 
     def query(self, db, q):
         url = f"http://127.0.0.1:{self.port}/query?" + urllib.parse.urlencode(
-            {"db": db, "q": q, "epoch": "ns"})
-        method = "POST" if q.upper().startswith("CREATE") or q.upper().startswith("DROP") else "GET"
+            {"db": db, "q": q, "epoch": "ns", **self.creds})
+        method = "GET" if q.upper().startswith("SELECT") else "POST"
         req = urllib.request.Request(url, method=method)
         with urllib.request.urlopen(req, timeout=30) as r:
             return json.loads(r.read())
