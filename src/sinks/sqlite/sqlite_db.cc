@@ -41,6 +41,14 @@ Statement& Statement::bind(int i, std::string_view v) {
   return *this;
 }
 
+Statement& Statement::bindOrNull(int i, const std::optional<std::string>& v) {
+  if (!v) {
+    sqlite3_bind_null(stmt_, i);
+    return *this;
+  }
+  return bind(i, std::string_view(*v));
+}
+
 int Statement::step() {
   return sqlite3_step(stmt_);
 }
@@ -63,6 +71,10 @@ std::string Statement::columnText(int i) const {
   return p != nullptr ? std::string(reinterpret_cast<const char*>(p),
                                     static_cast<size_t>(sqlite3_column_bytes(stmt_, i)))
                       : std::string();
+}
+
+bool Statement::columnIsNull(int i) const {
+  return sqlite3_column_type(stmt_, i) == SQLITE_NULL;
 }
 
 bool exec(sqlite3* db, const char* sql, std::string& error) {

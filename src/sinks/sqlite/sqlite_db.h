@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -23,12 +24,15 @@ class Statement {
   Statement& bind(int i, int64_t v);
   Statement& bind(int i, double v);
   Statement& bind(int i, std::string_view v);
+  // NULL when absent.
+  Statement& bindOrNull(int i, const std::optional<std::string>& v);
   // SQLITE_ROW, SQLITE_DONE or an error code.
   int step();
   void reset();
   int64_t columnInt(int i) const;
   double columnDouble(int i) const;
   std::string columnText(int i) const;
+  bool columnIsNull(int i) const;
 
  private:
   sqlite3_stmt* stmt_ = nullptr;

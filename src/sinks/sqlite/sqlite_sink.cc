@@ -4,7 +4,9 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -77,6 +79,42 @@ std::string cutoffKey(size_t tier) {
   return "deleted_before." + std::to_string(tier);
 }
 
+// Why a transaction failed, from SQLite's primary result code.
+enum FailReason { kBusy, kFull, kIo, kOther, kFailReasonCount };
+constexpr std::array<const char*, kFailReasonCount> kFailReasonNames = {"busy", "full", "io",
+                                                                        "other"};
+
+FailReason failReason(int code) {
+  switch (code & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return kBusy;
+    case SQLITE_FULL:
+      return kFull;
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+    case SQLITE_READONLY:
+    case SQLITE_PROTOCOL:
+      return kIo;
+    default:
+      return kOther;
+  }
+}
+
+// The tiers as the reader finds them in kv ('store', 'tiers'): "step:keep,..." in seconds.
+std::string tiersText(const std::vector<StoreTier>& tiers) {
+  std::string out;
+  for (const StoreTier& t : tiers) {
+    if (!out.empty()) {
+      out += ',';
+    }
+    out += std::to_string(t.step_s) + ':' + std::to_string(t.keep_s);
+  }
+  return out;
+}
+
 // Seconds to the nanoseconds of extra points, saturating.
 int64_t secondsToNs(int64_t s) {
   constexpr int64_t kMax = INT64_MAX / 1'000'000'000;
@@ -95,7 +133,18 @@ class SqliteSink final : public Sink {
                                             "Sink errors by kind",
                                             {{"sink", "sqlite"}, {"kind", "retention"}})),
         deleted_(metrics.counter("netmicroscope_sqlite_retention_deleted_total",
-                                 "Rows removed by retention")) {}
+                                 "Rows removed by retention")),
+        db_bytes_(metrics.gauge("netmicroscope_sqlite_db_bytes",
+                                "Size of the store: database pages (file=db), write-ahead log "
+                                "(file=wal)",
+                                {{"file", "db"}})),
+        wal_bytes_(metrics.gauge("netmicroscope_sqlite_db_bytes", "", {{"file", "wal"}})) {
+    for (size_t r = 0; r < kFailReasonCount; ++r) {
+      reasons_[r] = &metrics.counter("netmicroscope_sqlite_commit_failures_total",
+                                     "Failed commits (data kept) by SQLite error class",
+                                     {{"reason", kFailReasonNames[r]}});
+    }
+  }
 
   ~SqliteSink() override {
     stmts_.clear();
@@ -157,6 +206,10 @@ class SqliteSink final : public Sink {
         "WHERE id = ?1",
         "UPDATE applications SET first_seen = min(first_seen, ?2), last_seen = max(last_seen, ?3) "
         "WHERE id = ?1",
+        "INSERT OR REPLACE INTO kv(namespace, key, value, updated) VALUES('store', ?1, ?2, 0)",
+        "SELECT value FROM kv WHERE namespace = 'store' AND key = ?1",
+        "PRAGMA page_count",
+        "PRAGMA page_size",
     };
     for (const char* s : sql) {
       stmts_.emplace_back(db_, s, error);
@@ -175,6 +228,10 @@ class SqliteSink final : public Sink {
         deleted_before_[t] = max_ts_ - options_.tiers[t].keep_s;
       }
     }
+    if (!recordTiers(error)) {
+      return false;
+    }
+    updateSize();
     return true;
   }
 
@@ -210,7 +267,7 @@ class SqliteSink final : public Sink {
     }
     std::string error;
     if (!sqlite::exec(db_, "BEGIN IMMEDIATE", error)) {
-      return fail("begin", error);
+      return fail("begin", sqlite3_errcode(db_), error);
     }
     const int64_t old_max = max_ts_;
     const char* stage = "write";
@@ -220,11 +277,12 @@ class SqliteSink final : public Sink {
       ok = sqlite::exec(db_, "COMMIT", error);
     }
     if (!ok) {
+      const int code = sqlite3_errcode(db_);  // before ROLLBACK overwrites it
       std::string ignored;
       sqlite::exec(db_, "ROLLBACK", ignored);  // may already be rolled back (SQLITE_FULL)
       ids_.clear();  // ids handed out inside the rolled-back transaction are void
       max_ts_ = old_max;
-      return fail(stage, error);
+      return fail(stage, code, error);
     }
     rows_.add(pending_.size());
     commits_.add();
@@ -233,6 +291,7 @@ class SqliteSink final : public Sink {
     pending_points_.clear();
     failing_ = false;
     maybeApplyRetention();
+    updateSize();
     return true;
   }
 
@@ -254,6 +313,10 @@ class SqliteSink final : public Sink {
     kSelectStoreInt,
     kSeenDevice,
     kSeenApplication,
+    kSetStoreText,
+    kSelectStoreText,
+    kPageCount,
+    kPageSize,
   };
 
   static constexpr int64_t kNothingDeleted = INT64_MIN;
@@ -285,8 +348,39 @@ class SqliteSink final : public Sink {
     return stepDone(st, error);
   }
 
-  bool fail(const char* stage, const std::string& error) {
+  // Written only when the configuration changed, so opening a store takes no write lock.
+  bool recordTiers(std::string& error) {
+    const std::string want = tiersText(options_.tiers);
+    Statement& get = stmts_[kSelectStoreText];
+    get.bind(1, std::string_view("tiers"));
+    const bool same = get.step() == SQLITE_ROW && get.columnText(0) == want;
+    get.reset();
+    if (same) {
+      return true;
+    }
+    Statement& set = stmts_[kSetStoreText];
+    set.bind(1, std::string_view("tiers")).bind(2, std::string_view(want));
+    return stepDone(set, error);
+  }
+
+  void updateSize() {
+    int64_t v[2] = {0, 0};
+    for (int i : {0, 1}) {
+      Statement& st = stmts_[i == 0 ? kPageCount : kPageSize];
+      if (st.step() == SQLITE_ROW) {
+        v[i] = st.columnInt(0);
+      }
+      st.reset();
+    }
+    db_bytes_.set(v[0] * v[1]);
+    std::error_code ec;
+    const auto wal = std::filesystem::file_size(options_.path + "-wal", ec);
+    wal_bytes_.set(ec ? 0 : static_cast<int64_t>(wal));
+  }
+
+  bool fail(const char* stage, int code, const std::string& error) {
     failures_.add();
+    reasons_[failReason(code)]->add();
     if (!failing_) {
       spdlog::error("SQLite store {}: {} failed: {} (data kept, retrying)", options_.path, stage,
                     error);
@@ -500,6 +594,9 @@ class SqliteSink final : public Sink {
   Counter& failures_;
   Counter& retention_failures_;
   Counter& deleted_;
+  Gauge& db_bytes_;
+  Gauge& wal_bytes_;
+  std::array<Counter*, kFailReasonCount> reasons_{};
 };
 
 }  // namespace

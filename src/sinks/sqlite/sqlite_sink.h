@@ -16,8 +16,9 @@
 //   points(measurement, tags, fields, ts)   plugins' extra points, tags/fields as JSON text
 //                                           (keys sorted), ts in ns; PRIMARY KEY(measurement,
 //                                           tags, ts)
-//   kv(namespace, key, value, updated)      plugins' own state; namespace 'store' is this
-//                                           sink's (max_ts, deleted_before.<tier>)
+//   kv(namespace, key, value, updated)      plugins' own state (store_state.h); namespace
+//                                           'store' is this sink's: max_ts, deleted_before.<tier>
+//                                           and tiers ("step:keep,..." in s, for the reader)
 //
 // Replay safety (sink.h): tier 0, records and points are upserts on their keys; a rollup bucket
 // is recomputed from the next finer tier whenever a commit touches it, never incremented, so
@@ -33,6 +34,12 @@
 // Durability: WAL with synchronous=NORMAL: a committed transaction survives a crash of the
 // process (SIGKILL), a power loss may drop the last commits (they are replayed from the daemon's
 // checkpoint, which is older).
+//
+// Metrics: netmicroscope_sqlite_rows_total (raw samples), netmicroscope_sqlite_commits_total,
+// netmicroscope_sink_errors_total{sink="sqlite",kind="commit"|"retention"},
+// netmicroscope_sqlite_commit_failures_total{reason="busy"|"full"|"io"|"other"},
+// netmicroscope_sqlite_retention_deleted_total, netmicroscope_sqlite_db_bytes{file="db"|"wal"}
+// (updated after each commit).
 
 #include <chrono>
 #include <cstdint>
