@@ -126,10 +126,6 @@ struct BioFree {
 
 }  // namespace
 
-const char* roleName(Role role) {
-  return role == Role::kPublisher ? "publisher" : "consumer";
-}
-
 std::string describeStatus(std::string_view operation, int status) {
   std::string text = fmt::format("{}: {}", operation, amqp_error_string2(status));
   std::string ssl = takeOpenSslErrors();

@@ -1,7 +1,8 @@
 #pragma once
 // Private to src/sinks/rabbitmq: one rabbitmq-c connection with channel 1 open and the queue
-// declared, plus the small pieces both I/O threads share (wake-up fd, reconnect backoff, error
-// text). Not thread-safe: each object belongs to the one I/O thread that uses it.
+// declared, plus the small pieces the I/O thread (ConnectionLoop, amqp_loop.h) and the roles
+// share (wake-up fd, reconnect backoff, error text). Not thread-safe: each object belongs to the
+// one I/O thread that uses it.
 
 #include <amqp.h>
 
@@ -10,13 +11,12 @@
 #include <string>
 #include <string_view>
 
+#include "sinks/rabbitmq/amqp_loop.h"  // Role
 #include "sinks/rabbitmq/amqp_settings.h"
 
 namespace nm::amqp_detail {
 
 inline constexpr amqp_channel_t kChannel = 1;
-
-enum class Role { kPublisher, kConsumer };
 
 // Views for rabbitmq-c, which takes non-const pointers it does not write through.
 inline amqp_bytes_t bytesOf(std::string_view s) {
@@ -117,7 +117,5 @@ class FailureLog {
   std::chrono::steady_clock::time_point last_warning_{};
   uint64_t failures_ = 0;
 };
-
-const char* roleName(Role role);
 
 }  // namespace nm::amqp_detail

@@ -2,8 +2,7 @@
 
 #include <amqp.h>
 #include <amqp_framing.h>
-#include <spdlog/spdlog.h>
-#include <sys/time.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <utility>
@@ -12,24 +11,16 @@
 
 namespace nm {
 
-using amqp_detail::AmqpConnection;
-using amqp_detail::Backoff;
-using amqp_detail::describeClose;
 using amqp_detail::describeReply;
 using amqp_detail::describeStatus;
 using amqp_detail::kChannel;
 using amqp_detail::Role;
 using amqp_detail::viewOf;
-using amqp_detail::Wakeup;
 
 namespace {
 
-// Longest sleep while idle; rabbitmq-c sends our heartbeats only when we call into it.
-constexpr std::chrono::milliseconds kIdlePoll{250};
 // Frames handled per round before sending queued acks again.
-constexpr int kReadBatch = 256;
-// A connection that lived this long was healthy: the next reconnect starts at backoff_min.
-constexpr std::chrono::seconds kHealthyAfter{5};
+constexpr size_t kReadBatch = 256;
 
 std::string deploymentHeader(const amqp_basic_properties_t& props) {
   if ((props._flags & AMQP_BASIC_HEADERS_FLAG) == 0) {
@@ -52,29 +43,14 @@ std::string deploymentHeader(const amqp_basic_properties_t& props) {
 
 struct AmqpConsumer::Metrics {
   explicit Metrics(MetricsRegistry& r)
-      : connects(r.counter("netmicroscope_amqp_connects_total",
-                           "Successful AMQP connections (login, queue declared)",
-                           {{"role", "consumer"}})),
-        connect_errors(error(r, "connect")),
-        connection_lost(error(r, "connection_lost")),
-        stale_acks(error(r, "stale_ack")),
-        delivered(message(r, "delivered")),
-        redelivered(message(r, "redelivered")),
-        acked(message(r, "acked")),
-        discarded(message(r, "discarded")) {}
+      : loop(r, Role::kConsumer),
+        stale_acks(loop.error("stale_ack")),
+        delivered(loop.message("delivered")),
+        redelivered(loop.message("redelivered")),
+        acked(loop.message("acked")),
+        discarded(loop.message("discarded")) {}
 
-  static Counter& error(MetricsRegistry& r, const char* kind) {
-    return r.counter("netmicroscope_amqp_errors_total", "AMQP transport errors, by kind",
-                     {{"role", "consumer"}, {"kind", kind}});
-  }
-  static Counter& message(MetricsRegistry& r, const char* kind) {
-    return r.counter("netmicroscope_amqp_messages_total", "AMQP messages, by what happened",
-                     {{"role", "consumer"}, {"kind", kind}});
-  }
-
-  Counter& connects;
-  Counter& connect_errors;
-  Counter& connection_lost;
+  amqp_detail::LoopMetrics loop;  // first: connects and connection errors register first
   Counter& stale_acks;
   Counter& delivered;
   Counter& redelivered;
@@ -85,23 +61,18 @@ struct AmqpConsumer::Metrics {
 AmqpConsumer::AmqpConsumer(AmqpSettings settings, MetricsRegistry& metrics)
     : settings_(std::move(settings)),
       metrics_(std::make_unique<Metrics>(metrics)),
-      wakeup_(std::make_unique<Wakeup>()),
-      conn_(std::make_unique<AmqpConnection>()),
-      io_([this] { run(); }) {}
+      loop_(settings_, metrics_->loop, *this, mu_, kReadBatch) {
+  loop_.start();
+}
 
 AmqpConsumer::~AmqpConsumer() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
+  loop_.stop();
   ready_cv_.notify_all();
-  wakeup_->notify();
-  io_.join();
 }
 
 bool AmqpConsumer::next(Delivery& out, std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
-  ready_cv_.wait_for(lock, timeout, [&] { return !ready_.empty() || stopping_; });
+  ready_cv_.wait_for(lock, timeout, [&] { return !ready_.empty() || loop_.stoppingLocked(); });
   if (ready_.empty()) {
     return false;
   }
@@ -121,126 +92,43 @@ void AmqpConsumer::ackUpTo(const Delivery& delivery) {
 void AmqpConsumer::queueAck(const Delivery& delivery, bool multiple) {
   {
     std::lock_guard lock(mu_);
-    if (!connected_ || delivery.token.generation_ != generation_) {
+    if (!loop_.connectedLocked() || delivery.token.generation_ != generation_) {
       metrics_->stale_acks.add();
       return;
     }
     acks_.push_back(Ack{delivery.token.generation_, delivery.token.tag_, multiple});
   }
-  wakeup_->notify();
+  loop_.notify();
 }
 
 bool AmqpConsumer::connected() const {
-  std::lock_guard lock(mu_);
-  return connected_;
+  return loop_.connected();
 }
 
 std::string AmqpConsumer::lastError() const {
-  std::lock_guard lock(mu_);
-  return last_error_;
+  return loop_.lastError();
 }
 
-bool AmqpConsumer::stopping() const {
-  std::lock_guard lock(mu_);
-  return stopping_;
-}
-
-void AmqpConsumer::run() {
-  Backoff backoff(settings_.backoff_min, settings_.backoff_max);
-  amqp_detail::FailureLog failures;
-  auto connected_at = std::chrono::steady_clock::now();
-  while (!stopping()) {
-    if (!conn_->isOpen()) {
-      if (!connect()) {
-        const auto delay = backoff.next();
-        const auto level =
-            failures.shouldWarn(conn_->error()) ? spdlog::level::warn : spdlog::level::debug;
-        spdlog::log(level, "AMQP consumer: cannot connect to {}:{}: {}; retrying in {} ms",
-                    settings_.host, settings_.port, conn_->error(), delay.count());
-        waitFor(delay);
-        continue;
-      }
-      if (const uint64_t failed = failures.reset(); failed > 0) {
-        spdlog::info("AMQP consumer: connected after {} failed attempt(s)", failed);
-      }
-      connected_at = std::chrono::steady_clock::now();
-    }
-    if (!pump()) {
-      if (progress_ || std::chrono::steady_clock::now() - connected_at >= kHealthyAfter) {
-        backoff.reset();
-      }
-      waitFor(backoff.next());
-    }
-  }
-  {
-    std::lock_guard lock(mu_);
-    connected_ = false;
-  }
-  // Unacknowledged deliveries go back to the queue when the connection closes.
-  conn_->close();
-}
-
-bool AmqpConsumer::connect() {
-  if (!conn_->open(settings_, Role::kConsumer)) {
-    metrics_->connect_errors.add();
-    std::lock_guard lock(mu_);
-    last_error_ = conn_->error();
-    return false;
-  }
-  progress_ = false;
+std::string AmqpConsumer::onConnectedLocked() {
   unacked_.clear();
-  {
-    std::lock_guard lock(mu_);
-    connected_ = true;
-    ++generation_;
-  }
-  metrics_->connects.add();
-  spdlog::info("AMQP consumer connected to {}:{} ({}), queue '{}', prefetch {}, heartbeat {} s",
-               settings_.host, settings_.port, settings_.tls ? "TLS" : "plain TCP", settings_.topic,
-               settings_.prefetch, conn_->heartbeat());
-  return true;
+  ++generation_;
+  return fmt::format("prefetch {}", settings_.prefetch);
 }
 
-void AmqpConsumer::disconnect(const std::string& reason) {
-  conn_->abandon();
-  metrics_->connection_lost.add();
+std::string AmqpConsumer::onDisconnectedLocked() {
   const size_t unacked = unacked_.size();
   unacked_.clear();
-  size_t discarded = 0;
-  {
-    std::lock_guard lock(mu_);
-    discarded = ready_.size();
-    ready_.clear();
-    acks_.clear();
-    connected_ = false;
-    last_error_ = reason;
-  }
-  metrics_->discarded.add(discarded);
-  spdlog::warn(
-      "AMQP consumer disconnected from {}:{}: {}; the broker redelivers its {} "
-      "unacknowledged message(s)",
-      settings_.host, settings_.port, reason, unacked);
+  metrics_->discarded.add(ready_.size());
+  ready_.clear();
+  acks_.clear();
+  return fmt::format("the broker redelivers its {} unacknowledged message(s)", unacked);
 }
 
-bool AmqpConsumer::pump() {
-  if (!sendAcks() || !readFrames()) {
-    return false;
-  }
-  {
-    std::lock_guard lock(mu_);
-    if (!acks_.empty() || stopping_) {
-      return true;
-    }
-  }
-  amqp_connection_state_t state = conn_->state();
-  if (amqp_frames_enqueued(state) || amqp_data_in_buffer(state)) {
-    return true;
-  }
-  amqp_detail::waitReadable(conn_->fd(), *wakeup_, kIdlePoll);
-  return true;
+bool AmqpConsumer::hasQueuedLocked() const {
+  return !acks_.empty();
 }
 
-bool AmqpConsumer::sendAcks() {
+bool AmqpConsumer::sendQueued() {
   std::vector<Ack> acks;
   uint64_t generation = 0;
   {
@@ -275,9 +163,10 @@ bool AmqpConsumer::sendAcks() {
       count = 1;
       unacked_.erase(end - 1);
     }
-    const int status = amqp_basic_ack(conn_->state(), kChannel, tag, a.multiple ? 1 : 0);
+    const int status =
+        amqp_basic_ack(loop_.connection().state(), kChannel, tag, a.multiple ? 1 : 0);
     if (status != AMQP_STATUS_OK) {
-      disconnect(describeStatus("basic.ack", status));
+      loop_.disconnect(describeStatus("basic.ack", status));
       return false;
     }
     metrics_->acked.add(count);
@@ -285,56 +174,29 @@ bool AmqpConsumer::sendAcks() {
   return true;
 }
 
-bool AmqpConsumer::readFrames() {
-  amqp_connection_state_t state = conn_->state();
-  for (int i = 0; i < kReadBatch; ++i) {
-    amqp_frame_t frame{};
-    timeval zero{0, 0};
-    const int status = amqp_simple_wait_frame_noblock(state, &frame, &zero);
-    if (status == AMQP_STATUS_TIMEOUT) {
-      break;
+bool AmqpConsumer::onMethod(uint32_t method_id, const void* decoded) {
+  switch (method_id) {
+    case AMQP_BASIC_DELIVER_METHOD: {
+      const auto* d = static_cast<const amqp_basic_deliver_t*>(decoded);
+      return readDelivery(d->delivery_tag, d->redelivered != 0);
     }
-    if (status != AMQP_STATUS_OK) {
-      disconnect(describeStatus("read", status));
+    case AMQP_BASIC_CANCEL_METHOD:
+      // The broker cancelled our consumer (queue deleted): reconnecting declares it again.
+      loop_.disconnect("broker cancelled the consumer (queue deleted?)");
       return false;
-    }
-    if (frame.frame_type != AMQP_FRAME_METHOD) {
-      continue;  // heartbeats are consumed by rabbitmq-c; stray content frames are skipped
-    }
-    switch (frame.payload.method.id) {
-      case AMQP_BASIC_DELIVER_METHOD: {
-        const auto* d = static_cast<const amqp_basic_deliver_t*>(frame.payload.method.decoded);
-        if (!readDelivery(d->delivery_tag, d->redelivered != 0)) {
-          return false;
-        }
-        break;
-      }
-      case AMQP_BASIC_CANCEL_METHOD:
-        // The broker cancelled our consumer (queue deleted): reconnecting declares it again.
-        disconnect("broker cancelled the consumer (queue deleted?)");
-        return false;
-      case AMQP_CHANNEL_CLOSE_METHOD:
-      case AMQP_CONNECTION_CLOSE_METHOD: {
-        std::string reason = describeClose(frame);
-        amqp_detail::answerClose(state, frame);
-        disconnect(reason);
-        return false;
-      }
-      default:
-        break;
-    }
+    default:
+      return true;
   }
-  amqp_maybe_release_buffers(state);
-  return true;
 }
 
 bool AmqpConsumer::readDelivery(uint64_t tag, bool redelivered) {
   amqp_message_t message{};
   // The header and body frames follow the deliver frame at once; rabbitmq-c waits for them
   // with heartbeat checks.
-  const amqp_rpc_reply_t reply = amqp_read_message(conn_->state(), kChannel, &message, 0);
+  const amqp_rpc_reply_t reply =
+      amqp_read_message(loop_.connection().state(), kChannel, &message, 0);
   if (reply.reply_type != AMQP_RESPONSE_NORMAL) {
-    disconnect(describeReply("reading a delivery", reply));
+    loop_.disconnect(describeReply("reading a delivery", reply));
     return false;
   }
   Delivery d;
@@ -343,7 +205,7 @@ bool AmqpConsumer::readDelivery(uint64_t tag, bool redelivered) {
   d.redelivered = redelivered;
   amqp_destroy_message(&message);
 
-  progress_ = true;
+  loop_.markProgress();
   unacked_.push_back(tag);
   metrics_->delivered.add();
   if (redelivered) {
@@ -357,18 +219,6 @@ bool AmqpConsumer::readDelivery(uint64_t tag, bool redelivered) {
   }
   ready_cv_.notify_one();
   return true;
-}
-
-void AmqpConsumer::waitFor(std::chrono::milliseconds delay) {
-  const auto deadline = std::chrono::steady_clock::now() + delay;
-  while (!stopping()) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      return;
-    }
-    amqp_detail::waitReadable(-1, *wakeup_, left);
-  }
 }
 
 }  // namespace nm

@@ -37,20 +37,15 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "core/metrics.h"
+#include "sinks/rabbitmq/amqp_loop.h"
 #include "sinks/rabbitmq/amqp_settings.h"
 
 namespace nm {
 
-namespace amqp_detail {
-class AmqpConnection;
-class Wakeup;
-}  // namespace amqp_detail
-
-class AmqpConsumer {
+class AmqpConsumer : private amqp_detail::LoopHooks {
  public:
   // Opaque: which connection delivered the message, and its delivery tag there.
   class AckToken {
@@ -99,35 +94,27 @@ class AmqpConsumer {
   };
   struct Metrics;
 
-  void run();
-  bool connect();
-  void disconnect(const std::string& reason);
-  bool pump();
-  bool sendAcks();
-  bool readFrames();
+  // LoopHooks, on the I/O thread: send queued acks, hand deliveries to next().
+  std::string onConnectedLocked() override;
+  std::string onDisconnectedLocked() override;
+  bool sendQueued() override;
+  bool hasQueuedLocked() const override;
+  bool onMethod(uint32_t method_id, const void* decoded) override;
   bool readDelivery(uint64_t tag, bool redelivered);
   void queueAck(const Delivery& delivery, bool multiple);
-  void waitFor(std::chrono::milliseconds delay);
-  bool stopping() const;
 
   const AmqpSettings settings_;
   std::unique_ptr<Metrics> metrics_;
-  std::unique_ptr<amqp_detail::Wakeup> wakeup_;
-  std::unique_ptr<amqp_detail::AmqpConnection> conn_;  // I/O thread only
   // I/O thread only: delivery tags handed out and not yet acknowledged, oldest first.
   std::deque<uint64_t> unacked_;
-  bool progress_ = false;  // I/O thread: a delivery arrived on the current connection
 
-  mutable std::mutex mu_;
+  mutable std::mutex mu_;  // guards what follows, and the loop's connected/stopping state
   std::condition_variable ready_cv_;
   std::deque<Delivery> ready_;  // received, not yet taken by next()
   std::vector<Ack> acks_;       // requested, not yet sent
   uint64_t generation_ = 0;     // of the current connection; 0 while never connected
-  bool connected_ = false;
-  bool stopping_ = false;
-  std::string last_error_;
 
-  std::thread io_;  // last: starts after everything above exists
+  amqp_detail::ConnectionLoop loop_;  // last: the destructor stops it before the above goes away
 };
 
 }  // namespace nm

@@ -2,32 +2,27 @@
 
 #include <amqp.h>
 #include <amqp_framing.h>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
-#include <sys/time.h>
 
+#include <limits>
 #include <utility>
 
 #include "sinks/rabbitmq/amqp_connection.h"
 
 namespace nm {
 
-using amqp_detail::AmqpConnection;
-using amqp_detail::Backoff;
 using amqp_detail::bytesOf;
-using amqp_detail::describeClose;
 using amqp_detail::describeStatus;
 using amqp_detail::kChannel;
 using amqp_detail::Role;
-using amqp_detail::Wakeup;
 
 namespace {
 
 // Messages sent per round before reading confirms again, so acks never pile up unread.
 constexpr int kSendBatch = 256;
-// Longest sleep while idle; rabbitmq-c sends our heartbeats only when we call into it.
-constexpr std::chrono::milliseconds kIdlePoll{250};
-// A connection that lived this long was healthy: the next reconnect starts at backoff_min.
-constexpr std::chrono::seconds kHealthyAfter{5};
+// Confirms are read until none is waiting.
+constexpr size_t kReadAll = std::numeric_limits<size_t>::max();
 
 std::string_view stripNewline(std::string_view line) {
   if (!line.empty() && line.back() == '\n') {
@@ -43,32 +38,17 @@ std::string_view stripNewline(std::string_view line) {
 
 struct AmqpPublisher::Metrics {
   explicit Metrics(MetricsRegistry& r)
-      : connects(r.counter("netmicroscope_amqp_connects_total",
-                           "Successful AMQP connections (login, queue declared)",
-                           {{"role", "publisher"}})),
-        connect_errors(error(r, "connect")),
-        connection_lost(error(r, "connection_lost")),
-        nacks(error(r, "nack")),
-        queue_full(error(r, "queue_full")),
-        empty_body(error(r, "empty_body")),
-        published(message(r, "published")),
-        confirmed(message(r, "confirmed")),
-        republished(message(r, "republished")),
+      : loop(r, Role::kPublisher),
+        nacks(loop.error("nack")),
+        queue_full(loop.error("queue_full")),
+        empty_body(loop.error("empty_body")),
+        published(loop.message("published")),
+        confirmed(loop.message("confirmed")),
+        republished(loop.message("republished")),
         unconfirmed(r.gauge("netmicroscope_amqp_unconfirmed_messages",
                             "Messages published and not yet confirmed by the broker")) {}
 
-  static Counter& error(MetricsRegistry& r, const char* kind) {
-    return r.counter("netmicroscope_amqp_errors_total", "AMQP transport errors, by kind",
-                     {{"role", "publisher"}, {"kind", kind}});
-  }
-  static Counter& message(MetricsRegistry& r, const char* kind) {
-    return r.counter("netmicroscope_amqp_messages_total", "AMQP messages, by what happened",
-                     {{"role", "publisher"}, {"kind", kind}});
-  }
-
-  Counter& connects;
-  Counter& connect_errors;
-  Counter& connection_lost;
+  amqp_detail::LoopMetrics loop;  // first: connects and connection errors register first
   Counter& nacks;
   Counter& queue_full;
   Counter& empty_body;
@@ -81,17 +61,12 @@ struct AmqpPublisher::Metrics {
 AmqpPublisher::AmqpPublisher(AmqpSettings settings, MetricsRegistry& metrics)
     : settings_(std::move(settings)),
       metrics_(std::make_unique<Metrics>(metrics)),
-      wakeup_(std::make_unique<Wakeup>()),
-      conn_(std::make_unique<AmqpConnection>()),
-      io_([this] { run(); }) {}
+      loop_(settings_, metrics_->loop, *this, mu_, kReadAll) {
+  loop_.start();
+}
 
 AmqpPublisher::~AmqpPublisher() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  wakeup_->notify();
-  io_.join();
+  loop_.stop();
 }
 
 bool AmqpPublisher::publish(std::string_view body, std::string_view deployment) {
@@ -102,7 +77,7 @@ bool AmqpPublisher::publish(std::string_view body, std::string_view deployment) 
   }
   {
     std::lock_guard lock(mu_);
-    if (stopping_) {
+    if (loop_.stoppingLocked()) {
       return false;
     }
     if (pending_.size() >= settings_.max_unconfirmed) {
@@ -113,7 +88,7 @@ bool AmqpPublisher::publish(std::string_view body, std::string_view deployment) 
     ++accepted_;
     metrics_->unconfirmed.set(static_cast<int64_t>(pending_.size()));
   }
-  wakeup_->notify();
+  loop_.notify();
   return true;
 }
 
@@ -129,127 +104,45 @@ size_t AmqpPublisher::unconfirmed() const {
 }
 
 bool AmqpPublisher::connected() const {
-  std::lock_guard lock(mu_);
-  return connected_;
+  return loop_.connected();
 }
 
 std::string AmqpPublisher::lastError() const {
-  std::lock_guard lock(mu_);
-  return last_error_;
+  return loop_.lastError();
 }
 
-bool AmqpPublisher::stopping() const {
-  std::lock_guard lock(mu_);
-  return stopping_;
+std::string AmqpPublisher::onConnectedLocked() {
+  sent_ = 0;
+  next_tag_ = 1;  // confirm.select numbers this channel's publishes from 1
+  return fmt::format("{} message(s) waiting to be sent", pending_.size());
 }
 
-void AmqpPublisher::run() {
-  Backoff backoff(settings_.backoff_min, settings_.backoff_max);
-  amqp_detail::FailureLog failures;
-  auto connected_at = std::chrono::steady_clock::now();
-  while (!stopping()) {
-    if (!conn_->isOpen()) {
-      if (!connect()) {
-        const auto delay = backoff.next();
-        const auto level =
-            failures.shouldWarn(conn_->error()) ? spdlog::level::warn : spdlog::level::debug;
-        spdlog::log(level, "AMQP publisher: cannot connect to {}:{}: {}; retrying in {} ms",
-                    settings_.host, settings_.port, conn_->error(), delay.count());
-        waitFor(delay);
-        continue;
-      }
-      if (const uint64_t failed = failures.reset(); failed > 0) {
-        spdlog::info("AMQP publisher: connected after {} failed attempt(s)", failed);
-      }
-      connected_at = std::chrono::steady_clock::now();
-    }
-    if (!pump()) {
-      // A connection that confirmed something, or lived a while, was healthy: retry soon. One
-      // that died at once (nack loop, broker refusing us) keeps backing off.
-      if (progress_ || std::chrono::steady_clock::now() - connected_at >= kHealthyAfter) {
-        backoff.reset();
-      }
-      waitFor(backoff.next());
-    }
+std::string AmqpPublisher::onDisconnectedLocked() {
+  for (size_t i = 0; i < sent_; ++i) {
+    pending_[i].tag = 0;
+    pending_[i].confirmed = false;
+    pending_[i].resend = true;
   }
+  sent_ = 0;
+  return fmt::format("{} unconfirmed message(s) kept for republishing", pending_.size());
+}
+
+bool AmqpPublisher::hasQueuedLocked() const {
+  return sent_ < pending_.size();
+}
+
+void AmqpPublisher::onStopped() {
   size_t left = 0;
   {
     std::lock_guard lock(mu_);
     left = pending_.size();
-    connected_ = false;
   }
-  conn_->close();
   if (left > 0) {
     spdlog::warn("AMQP publisher stopped with {} unconfirmed message(s); they are dropped", left);
   }
 }
 
-bool AmqpPublisher::connect() {
-  if (!conn_->open(settings_, Role::kPublisher)) {
-    metrics_->connect_errors.add();
-    std::lock_guard lock(mu_);
-    last_error_ = conn_->error();
-    return false;
-  }
-  progress_ = false;
-  size_t backlog = 0;
-  {
-    std::lock_guard lock(mu_);
-    connected_ = true;
-    sent_ = 0;
-    next_tag_ = 1;  // confirm.select numbers this channel's publishes from 1
-    backlog = pending_.size();
-  }
-  metrics_->connects.add();
-  spdlog::info(
-      "AMQP publisher connected to {}:{} ({}), queue '{}', heartbeat {} s; {} message(s) "
-      "waiting to be sent",
-      settings_.host, settings_.port, settings_.tls ? "TLS" : "plain TCP", settings_.topic,
-      conn_->heartbeat(), backlog);
-  return true;
-}
-
-void AmqpPublisher::disconnect(const std::string& reason) {
-  conn_->abandon();
-  metrics_->connection_lost.add();
-  size_t kept = 0;
-  {
-    std::lock_guard lock(mu_);
-    for (size_t i = 0; i < sent_; ++i) {
-      pending_[i].tag = 0;
-      pending_[i].confirmed = false;
-      pending_[i].resend = true;
-    }
-    sent_ = 0;
-    connected_ = false;
-    last_error_ = reason;
-    kept = pending_.size();
-  }
-  spdlog::warn(
-      "AMQP publisher disconnected from {}:{}: {}; {} unconfirmed message(s) kept for "
-      "republishing",
-      settings_.host, settings_.port, reason, kept);
-}
-
-bool AmqpPublisher::pump() {
-  if (!sendSome() || !readFrames()) {
-    return false;
-  }
-  {
-    std::lock_guard lock(mu_);
-    if (sent_ < pending_.size() || stopping_) {
-      return true;
-    }
-  }
-  amqp_connection_state_t state = conn_->state();
-  if (amqp_frames_enqueued(state) || amqp_data_in_buffer(state)) {
-    return true;
-  }
-  amqp_detail::waitReadable(conn_->fd(), *wakeup_, kIdlePoll);
-  return true;
-}
-
-bool AmqpPublisher::sendSome() {
+bool AmqpPublisher::sendQueued() {
   amqp_basic_properties_t props{};
   props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG;
   props.content_type = amqp_cstring_bytes("application/json");
@@ -262,7 +155,7 @@ bool AmqpPublisher::sendSome() {
     const Pending* p = nullptr;
     {
       std::lock_guard lock(mu_);
-      if (sent_ >= pending_.size() || stopping_) {
+      if (sent_ >= pending_.size() || loop_.stoppingLocked()) {
         return true;
       }
       // Only this thread removes elements, and deque::push_back keeps references valid, so
@@ -276,11 +169,11 @@ bool AmqpPublisher::sendSome() {
       props.headers = amqp_table_t{1, &header};
       props._flags |= AMQP_BASIC_HEADERS_FLAG;
     }
-    const int status =
-        amqp_basic_publish(conn_->state(), kChannel, amqp_empty_bytes, bytesOf(settings_.topic),
-                           /*mandatory=*/0, /*immediate=*/0, &props, bytesOf(p->body));
+    const int status = amqp_basic_publish(
+        loop_.connection().state(), kChannel, amqp_empty_bytes, bytesOf(settings_.topic),
+        /*mandatory=*/0, /*immediate=*/0, &props, bytesOf(p->body));
     if (status != AMQP_STATUS_OK) {
-      disconnect(describeStatus("basic.publish", status));
+      loop_.disconnect(describeStatus("basic.publish", status));
       return false;
     }
     {
@@ -293,53 +186,28 @@ bool AmqpPublisher::sendSome() {
   return true;
 }
 
-bool AmqpPublisher::readFrames() {
-  amqp_connection_state_t state = conn_->state();
-  for (;;) {
-    amqp_frame_t frame{};
-    timeval zero{0, 0};
-    const int status = amqp_simple_wait_frame_noblock(state, &frame, &zero);
-    if (status == AMQP_STATUS_TIMEOUT) {
-      break;
+bool AmqpPublisher::onMethod(uint32_t method_id, const void* decoded) {
+  switch (method_id) {
+    case AMQP_BASIC_ACK_METHOD: {
+      const auto* ack = static_cast<const amqp_basic_ack_t*>(decoded);
+      if (!handleAck(ack->delivery_tag, ack->multiple != 0)) {
+        loop_.disconnect("broker confirmed a delivery tag we never used");
+        return false;
+      }
+      return true;
     }
-    if (status != AMQP_STATUS_OK) {
-      disconnect(describeStatus("read", status));
+    case AMQP_BASIC_NACK_METHOD: {
+      // The broker could not store the message(s). Reconnecting republishes everything
+      // unconfirmed in order, with backoff if it keeps refusing.
+      const auto* nack = static_cast<const amqp_basic_nack_t*>(decoded);
+      metrics_->nacks.add();
+      loop_.disconnect(fmt::format("broker nacked delivery tag {}{}", nack->delivery_tag,
+                                   nack->multiple ? " and earlier" : ""));
       return false;
     }
-    if (frame.frame_type != AMQP_FRAME_METHOD) {
-      continue;  // heartbeats are consumed by rabbitmq-c; nothing else is expected
-    }
-    switch (frame.payload.method.id) {
-      case AMQP_BASIC_ACK_METHOD: {
-        const auto* ack = static_cast<const amqp_basic_ack_t*>(frame.payload.method.decoded);
-        if (!handleAck(ack->delivery_tag, ack->multiple != 0)) {
-          disconnect("broker confirmed a delivery tag we never used");
-          return false;
-        }
-        break;
-      }
-      case AMQP_BASIC_NACK_METHOD: {
-        // The broker could not store the message(s). Reconnecting republishes everything
-        // unconfirmed in order, with backoff if it keeps refusing.
-        const auto* nack = static_cast<const amqp_basic_nack_t*>(frame.payload.method.decoded);
-        metrics_->nacks.add();
-        disconnect(fmt::format("broker nacked delivery tag {}{}", nack->delivery_tag,
-                               nack->multiple ? " and earlier" : ""));
-        return false;
-      }
-      case AMQP_CHANNEL_CLOSE_METHOD:
-      case AMQP_CONNECTION_CLOSE_METHOD: {
-        std::string reason = describeClose(frame);
-        amqp_detail::answerClose(state, frame);
-        disconnect(reason);
-        return false;
-      }
-      default:
-        break;  // basic.return cannot happen (mandatory=0); anything else is informational
-    }
+    default:
+      return true;  // basic.return cannot happen (mandatory=0); anything else is informational
   }
-  amqp_maybe_release_buffers(state);
-  return true;
 }
 
 bool AmqpPublisher::handleAck(uint64_t tag, bool multiple) {
@@ -371,24 +239,12 @@ bool AmqpPublisher::handleAck(uint64_t tag, bool multiple) {
   }
   if (retired > 0) {
     retired_ += retired;
-    progress_ = true;
+    loop_.markProgress();
     metrics_->confirmed.add(retired);
     metrics_->unconfirmed.set(static_cast<int64_t>(pending_.size()));
     confirmed_cv_.notify_all();
   }
   return true;
-}
-
-void AmqpPublisher::waitFor(std::chrono::milliseconds delay) {
-  const auto deadline = std::chrono::steady_clock::now() + delay;
-  while (!stopping()) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      return;
-    }
-    amqp_detail::waitReadable(-1, *wakeup_, left);
-  }
 }
 
 }  // namespace nm

@@ -30,19 +30,14 @@
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <thread>
 
 #include "core/metrics.h"
+#include "sinks/rabbitmq/amqp_loop.h"
 #include "sinks/rabbitmq/amqp_settings.h"
 
 namespace nm {
 
-namespace amqp_detail {
-class AmqpConnection;
-class Wakeup;
-}  // namespace amqp_detail
-
-class AmqpPublisher {
+class AmqpPublisher : private amqp_detail::LoopHooks {
  public:
   // Starts the I/O thread, which connects at once. `settings` should pass amqpSettingsErrors();
   // connection problems never throw: they are logged, counted and retried.
@@ -77,35 +72,27 @@ class AmqpPublisher {
   };
   struct Metrics;
 
-  void run();
-  bool connect();
-  void disconnect(const std::string& reason);
-  // One round of the connected loop; false when the connection is gone.
-  bool pump();
-  bool sendSome();
-  bool readFrames();
+  // LoopHooks, on the I/O thread: publish what is queued, retire what the broker confirms.
+  std::string onConnectedLocked() override;
+  std::string onDisconnectedLocked() override;
+  bool sendQueued() override;
+  bool hasQueuedLocked() const override;
+  bool onMethod(uint32_t method_id, const void* decoded) override;
+  void onStopped() override;
   bool handleAck(uint64_t tag, bool multiple);
-  void waitFor(std::chrono::milliseconds delay);
-  bool stopping() const;
 
   const AmqpSettings settings_;
   std::unique_ptr<Metrics> metrics_;
-  std::unique_ptr<amqp_detail::Wakeup> wakeup_;
-  std::unique_ptr<amqp_detail::AmqpConnection> conn_;  // I/O thread only
 
-  mutable std::mutex mu_;
+  mutable std::mutex mu_;  // guards what follows, and the loop's connected/stopping state
   std::condition_variable confirmed_cv_;
   std::deque<Pending> pending_;  // oldest first
   size_t sent_ = 0;              // pending_[0, sent_) were published on the current connection
   uint64_t next_tag_ = 1;        // broker's next delivery tag on the current connection
   uint64_t accepted_ = 0;        // messages ever accepted by publish()
   uint64_t retired_ = 0;         // messages ever confirmed (popped from pending_)
-  bool connected_ = false;
-  bool stopping_ = false;
-  std::string last_error_;
-  bool progress_ = false;  // I/O thread: a confirm arrived on the current connection
 
-  std::thread io_;  // last: starts after everything above exists
+  amqp_detail::ConnectionLoop loop_;  // last: the destructor stops it before the above goes away
 };
 
 }  // namespace nm

@@ -104,6 +104,15 @@ std::string taLine(int seq) {
          "},\"TrafficData\":{\"Data\":[]}}";
 }
 
+// Publishes taLine(from) .. taLine(to - 1) and waits for their confirms.
+void publishSequence(AmqpPublisher& publisher, int from, int to,
+                     std::chrono::milliseconds timeout = 10s) {
+  for (int i = from; i < to; ++i) {
+    ASSERT_TRUE(publisher.publish(taLine(i), "site")) << "message " << i;
+  }
+  ASSERT_TRUE(publisher.waitForConfirms(timeout)) << publisher.lastError();
+}
+
 int seqOf(const std::string& body) {
   const size_t at = body.find("\"Seq\":");
   return at == std::string::npos ? -1 : std::atoi(body.c_str() + at + 6);
@@ -466,10 +475,7 @@ TEST_F(RabbitMqTest, UnackedMessagesAreRedeliveredToTheNextConsumer) {
   constexpr int kCount = 50;
   {
     AmqpPublisher publisher(tlsSettings(queue), metrics);
-    for (int i = 0; i < kCount; ++i) {
-      ASSERT_TRUE(publisher.publish(taLine(i), "site"));
-    }
-    ASSERT_TRUE(publisher.waitForConfirms(10s)) << publisher.lastError();
+    ASSERT_NO_FATAL_FAILURE(publishSequence(publisher, 0, kCount));
   }
   {
     AmqpConsumer first(tlsSettings(queue), metrics);
@@ -586,10 +592,7 @@ TEST_F(RabbitMqTest, ConsumerSurvivesBrokerRestart) {
   constexpr int kBefore = 200;
   constexpr int kAfter = 100;
   AmqpPublisher publisher(tlsSettings(queue), metrics);
-  for (int i = 0; i < kBefore; ++i) {
-    ASSERT_TRUE(publisher.publish(taLine(i), "site"));
-  }
-  ASSERT_TRUE(publisher.waitForConfirms(10s)) << publisher.lastError();
+  ASSERT_NO_FATAL_FAILURE(publishSequence(publisher, 0, kBefore));
 
   AmqpConsumer consumer(tlsSettings(queue), metrics);
   std::vector<AmqpConsumer::Delivery> first = take(consumer, 100, 10s);
@@ -607,10 +610,7 @@ TEST_F(RabbitMqTest, ConsumerSurvivesBrokerRestart) {
   consumer.ackUpTo(first[99]);
   EXPECT_EQ(errors(metrics, "consumer", "stale_ack"), stale_before + 2);
 
-  for (int i = kBefore; i < kBefore + kAfter; ++i) {
-    ASSERT_TRUE(publisher.publish(taLine(i), "site"));
-  }
-  ASSERT_TRUE(publisher.waitForConfirms(30s)) << publisher.lastError();
+  ASSERT_NO_FATAL_FAILURE(publishSequence(publisher, kBefore, kBefore + kAfter, 30s));
 
   // Everything not acknowledged before the restart arrives: 50..299 at least once.
   std::set<int> missing;
