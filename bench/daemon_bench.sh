@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Daemon ingest speed: TA parse -> summary -> sinks, flow entries per second on one ingest thread,
 # with CPU and memory beside it, against the original daemon's per-line work in Python (same file,
-# same run). InfluxDB is a private influxd on loopback (tests/servers/influxdb.sh); every run
+# same run): entries/s is end to end (wall clock), entries/cpu_s is the daemon's own CPU (all its
+# threads). InfluxDB is a private influxd on loopback (tests/servers/influxdb.sh); every run
 # ends only when the sink has delivered everything (--once waits), so the figure is end to end.
 #
 #   bench/daemon_bench.sh [BUILD_DIR] [RECORDS] [ENTRIES_PER_RECORD] [DEVICES] [APPS] [CHURN]
@@ -31,9 +32,10 @@ curl -s -XPOST "http://127.0.0.1:$port/query" --data-urlencode "q=CREATE DATABAS
 
 read -r py_entries py_secs < <(python3 bench/original_daemon_model.py "$work/in.ta")
 py_rate=$(python3 -c "print(round($py_entries / $py_secs))")
-printf '%-44s %10s %8s %8s %8s %9s %7s\n' run "entries/s" wall_s user_s sys_s maxrss_MB ratio
-printf '%-44s %10s %8s %8s %8s %9s %7s\n' "original's work in Python (no HTTP)" "$py_rate" \
-  "$py_secs" - - - 1.00
+printf '%-40s %10s %12s %7s %7s %7s %9s %6s\n' run "entries/s" "entries/cpu_s" wall_s \
+  user_s sys_s maxrss_MB ratio
+printf '%-40s %10s %12s %7s %7s %7s %9s %6s\n' "original's work in Python (no HTTP)" "$py_rate" \
+  "$py_rate" "$py_secs" - - - 1.00
 
 run() {  # name, then .env lines
   local name=$1
@@ -45,9 +47,10 @@ run() {  # name, then .env lines
   /usr/bin/time -f '%e %U %S %M' -o "$dir/time" "$bin" daemon --env "$dir/.env" \
     --ta-file "$work/in.ta" --once --log-file "$dir/log" >/dev/null 2>&1
   read -r wall user sys rss <"$dir/time"
-  printf '%-44s %10s %8s %8s %8s %9s %7s\n' "$name" \
-    "$(python3 -c "print(round($total / $wall))")" "$wall" "$user" "$sys" "$((rss / 1024))" \
-    "$(python3 -c "print(f'{($total / $wall) / $py_rate:.2f}')")"
+  printf '%-40s %10s %12s %7s %7s %7s %9s %6s\n' "$name" \
+    "$(python3 -c "print(round($total / $wall))")" \
+    "$(python3 -c "print(round($total / ($user + $sys)))")" "$wall" "$user" "$sys" \
+    "$((rss / 1024))" "$(python3 -c "print(f'{($total / $wall) / $py_rate:.2f}')")"
 }
 
 influx=(INFLUXDB_ENABLE=true INFLUXDB_SCHEME=http INFLUXDB_API=v1 INFLUXDB_HOST=127.0.0.1
