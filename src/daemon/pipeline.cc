@@ -38,6 +38,19 @@ std::string_view kindOf(TaParseError e) {
 
 }  // namespace
 
+void setDeviceName(RecordSummary& summary, std::string_view device_key, std::string_view name) {
+  for (DeviceApplicationSample& a : summary.samples) {
+    if (a.device == device_key) {
+      a.device_name.assign(name);
+    }
+  }
+  for (SummaryPoint& p : summary.points) {
+    if (p.device == device_key) {
+      p.device_name.assign(name);
+    }
+  }
+}
+
 Pipeline::Pipeline(PipelineOptions options, std::vector<Sink*> sinks, MetricsRegistry& metrics)
     : options_(std::move(options)),
       sinks_(std::move(sinks)),
@@ -130,15 +143,15 @@ bool Pipeline::ingestRecord(const TaRecord& record, std::string_view deployment)
   for (size_t i = 0; i < sums.size(); ++i) {
     const ApplicationSums& a = sums[i];
     s.samples[i] = {a.device,   a.application, a.kbps_dw, a.kbps_up, a.bytes_dw,
-                    a.bytes_up, a.pkts_dw,     a.pkts_up, a.flows};
+                    a.bytes_up, a.pkts_dw,     a.pkts_up, a.flows,   {}};
   }
   for (RecordProcessor* p : processors_) {
     p->process(s);
   }
   if (options_.log_summaries) {
     for (const DeviceApplicationSample& a : s.samples) {
-      spdlog::info("{}",
-                   originalLogLine(a.device, a.application, a.kbps_dw, a.kbps_up, record.ts_end));
+      spdlog::info("{}", originalLogLine(a.device_name.empty() ? a.device : a.device_name,
+                                         a.application, a.kbps_dw, a.kbps_up, record.ts_end));
     }
   }
   for (Sink* sink : sinks_) {

@@ -29,7 +29,7 @@ namespace nm {
 
 // One (device, application) of one record with everything the store keeps.
 struct DeviceApplicationSample {
-  std::string device;       // the summary's device key (MAC text, else IP text); plugins may rename
+  std::string device;       // the summary's device key (MAC text, else IP text); never renamed
   std::string application;  // Meta
   double kbps_dw = 0;       // the original's plain sums, in Data order
   double kbps_up = 0;
@@ -38,6 +38,9 @@ struct DeviceApplicationSample {
   uint64_t pkts_dw = 0;
   uint64_t pkts_up = 0;
   uint32_t flows = 0;  // entries of this pair in the record
+  // The display name a plugin gave the device (ouimap: "ASUSTek_COMPUTER_INC_01"); empty = the
+  // key. InfluxDB points carry it as their `device` tag, as the original's did.
+  std::string device_name;
 };
 
 // A point a plugin adds (e.g. exinfo's "geometric"): any tags and fields. The sink adds no tags.
@@ -48,6 +51,11 @@ struct ExtraPoint {
   std::vector<std::pair<std::string, FieldValue>> fields;
   int64_t ts_ns = 0;
 };
+
+// Gives `device_key` the display name `name` in `summary`: its samples' device_name and the
+// `device` tag of its kbpsdw/kbpsup points (zero-fill included).
+void setDeviceName(struct RecordSummary& summary, std::string_view device_key,
+                   std::string_view name);
 
 // Everything sinks get for one accepted TA record.
 struct RecordSummary {

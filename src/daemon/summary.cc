@@ -33,8 +33,8 @@ PairIndex indexOf(const std::vector<ApplicationSums>& sums) {
 
 void emitPair(const ApplicationSums& s, double dw, double up, int64_t ts_ns,
               std::vector<SummaryPoint>& out) {
-  out.push_back({std::string(kKbpsDwMeasurement), s.device, s.application, dw, ts_ns});
-  out.push_back({std::string(kKbpsUpMeasurement), s.device, s.application, up, ts_ns});
+  out.push_back({std::string(kKbpsDwMeasurement), s.device, s.application, dw, ts_ns, {}});
+  out.push_back({std::string(kKbpsUpMeasurement), s.device, s.application, up, ts_ns, {}});
 }
 
 }  // namespace

@@ -19,10 +19,13 @@ inline constexpr std::string_view kKbpsUpMeasurement = "network_traffic_applicat
 // `value`.
 struct SummaryPoint {
   std::string measurement;
-  std::string device;
+  std::string device;  // the device key (MAC text, else IP text)
   std::string application;
   double value = 0;
   int64_t ts_ns = 0;
+  std::string device_name;  // set by plugins (setDeviceName); empty = tag the point with `device`
+
+  const std::string& deviceTag() const { return device_name.empty() ? device : device_name; }
 };
 
 // One (device, application) of a record: the plain double sums of its entries' rates, added in

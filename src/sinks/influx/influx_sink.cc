@@ -304,7 +304,7 @@ void InfluxSink::encodeStatus(influx::EncodeStatus status) {
 void InfluxSink::write(const RecordSummary& summary) {
   for (const SummaryPoint& point : summary.points) {
     const influx::Tag tags[] = {{"deployment", summary.deployment},
-                                {"device", point.device},
+                                {"device", point.deviceTag()},
                                 {"application", point.application}};
     const influx::Field fields[] = {{"value", point.value}};
     const auto status = influx::appendPoint(pending_, point.measurement, tags, fields, point.ts_ns);

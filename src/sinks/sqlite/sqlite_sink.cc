@@ -210,6 +210,8 @@ class SqliteSink final : public Sink {
         "SELECT value FROM kv WHERE namespace = 'store' AND key = ?1",
         "PRAGMA page_count",
         "PRAGMA page_size",
+        // A plugin's display name for the device (ouimap), kept until a plugin names it again.
+        "UPDATE devices SET name = ?2 WHERE id = ?1 AND name != ?2",
     };
     for (const char* s : sql) {
       stmts_.emplace_back(db_, s, error);
@@ -317,6 +319,7 @@ class SqliteSink final : public Sink {
     kSelectStoreText,
     kPageCount,
     kPageSize,
+    kSetDeviceName,
   };
 
   static constexpr int64_t kNothingDeleted = INT64_MIN;
@@ -437,6 +440,7 @@ class SqliteSink final : public Sink {
     std::set<std::pair<size_t, int64_t>> touched;  // (tier, bucket end)
     std::map<int64_t, Seen> seen_devices;
     std::map<int64_t, Seen> seen_apps;
+    std::set<int64_t> named;  // devices whose display name was set in this commit
     for (const PendingSample& p : pending_) {
       const DeviceApplicationSample& a = p.sample;
       int64_t device_id = 0;
@@ -462,6 +466,13 @@ class SqliteSink final : public Sink {
       }
       seen_devices[device_id].add(p.ts);
       seen_apps[app_id].add(p.ts);
+      if (!a.device_name.empty() && named.emplace(device_id).second) {
+        Statement& nm = stmts_[kSetDeviceName];
+        nm.bind(1, device_id).bind(2, a.device_name);
+        if (!stepDone(nm, error)) {
+          return false;
+        }
+      }
       for (size_t t = 1; t < options_.tiers.size(); ++t) {
         touched.emplace(t, bucketEnd(p.ts, options_.tiers[t].step_s));
       }

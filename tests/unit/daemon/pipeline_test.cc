@@ -159,6 +159,38 @@ TEST(Pipeline, SkipsDuplicateAndOutOfOrderRecordsPerDeployment) {
   EXPECT_EQ(counterValue(metrics, "netmicroscope_ingest_records_total"), 3u);
 }
 
+TEST(Pipeline, DeviceNamesRetagPointsAndLogLinesButKeepKeys) {
+  class Namer final : public RecordProcessor {
+   public:
+    std::string_view name() const override { return "namer"; }
+    void process(RecordSummary& s) override { setDeviceName(s, "10.0.0.2", "Living room"); }
+  } namer;
+  MetricsRegistry metrics;
+  RecordingSink sink;
+  Pipeline p({"home", false}, {&sink}, metrics);
+  p.addProcessor(&namer);
+  p.ingestLine(taLine(100, {{"10.0.0.2", "Zoom"}, {"10.0.0.3", "Zoom"}}));
+  p.ingestLine(taLine(105, {{"10.0.0.3", "Zoom"}}));  // 10.0.0.2 zero-filled at 105
+  ASSERT_TRUE(p.commit());
+  ASSERT_EQ(sink.committed.size(), 2u);
+  const RecordSummary& first = sink.committed[0];
+  EXPECT_EQ(first.samples[0].device, "10.0.0.2");
+  EXPECT_EQ(first.samples[0].device_name, "Living room");
+  EXPECT_EQ(first.samples[1].device_name, "");
+  EXPECT_EQ(first.points[0].deviceTag(), "Living room");
+  EXPECT_EQ(first.points[2].deviceTag(), "10.0.0.3");
+  // The zero-fill point of the renamed device carries the name too.
+  bool zero_filled = false;
+  for (const SummaryPoint& pt : sink.committed[1].points) {
+    if (pt.device == "10.0.0.2") {
+      EXPECT_EQ(pt.deviceTag(), "Living room");
+      EXPECT_EQ(pt.value, 0.0);
+      zero_filled = true;
+    }
+  }
+  EXPECT_TRUE(zero_filled);
+}
+
 // A restart that restores the checkpointed summarizer state must produce exactly the points of a
 // run that never stopped.
 TEST(Pipeline, RestoredSummarizersContinueTheStreamExactly) {

@@ -49,7 +49,7 @@ TaRecord record(int64_t ts_end, std::vector<TaFlowEntry> data) {
 
 SummaryPoint point(const std::string& m, std::string device, std::string app, double v,
                    int64_t ts_s) {
-  return {m, std::move(device), std::move(app), v, ts_s * 1'000'000'000};
+  return {m, std::move(device), std::move(app), v, ts_s * 1'000'000'000, {}};
 }
 
 std::string show(const SummaryPoint& p) {

@@ -597,3 +597,35 @@ TEST(SqliteStore, TimesTenThousandSamplesInOneCommit) {
 
 }  // namespace
 }  // namespace nm::store_test
+
+namespace nm::store_test {
+namespace {
+
+// A plugin's display name (daemon/sink.h setDeviceName) names the device row; the key stays.
+TEST(SqliteStore, PluginDeviceNamesNameTheDeviceRowNotItsKey) {
+  Fixture f;
+  auto sink = openSink(f.options(), f.metrics);
+  ASSERT_NE(sink, nullptr);
+  RecordSummary s = summary("home", 95, 100,
+                            {sample("74:d0:2b:00:00:01", "Netflix", 1, 2, 10, 20, 1, 2, 1),
+                             sample("74:d0:2b:00:00:01", "Zoom", 1, 2, 10, 20, 1, 2, 1),
+                             sample("10.0.0.7", "Zoom", 1, 2, 10, 20, 1, 2, 1)});
+  setDeviceName(s, "74:d0:2b:00:00:01", "ASUSTek_COMPUTER_INC_01");
+  sink->write(s);
+  ASSERT_TRUE(sink->commit());
+  Conn c(f.path);
+  EXPECT_EQ(c.rows("SELECT key, name FROM devices ORDER BY key"),
+            (Rows{{"10.0.0.7", "10.0.0.7"}, {"74:d0:2b:00:00:01", "ASUSTek_COMPUTER_INC_01"}}));
+  // Renamed again later (a friendly name from the configuration): the row follows.
+  RecordSummary later =
+      summary("home", 100, 105, {sample("74:d0:2b:00:00:01", "Zoom", 1, 2, 10, 20, 1, 2, 1)});
+  setDeviceName(later, "74:d0:2b:00:00:01", "Living room TV");
+  sink->write(later);
+  ASSERT_TRUE(sink->commit());
+  EXPECT_EQ(c.rows("SELECT name FROM devices WHERE key = '74:d0:2b:00:00:01'"),
+            (Rows{{"Living room TV"}}));
+  EXPECT_EQ(c.rows("SELECT count(*) FROM devices"), (Rows{{"2"}}));
+}
+
+}  // namespace
+}  // namespace nm::store_test
