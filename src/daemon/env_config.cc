@@ -214,6 +214,7 @@ const std::vector<std::string_view> kKnownVariables = {
     "NMD_SQLITE_ENABLE",
     "NMD_LOG_SUMMARIES",
     "NMD_SQLITE_TIERS",
+    "NMD_PLUGINS",
     "NMD_SQLITE_PATH",
     "NMD_LOG_FILE",
     "NMD_PID_FILE",
@@ -774,6 +775,25 @@ void checkDaemon(Checker& c, DaemonSettings& d, const ConfigHost& host,
   d.sqlite_enabled = c.boolean("NMD_SQLITE_ENABLE", true);
   d.log_summaries = c.boolean("NMD_LOG_SUMMARIES", true);
   d.sqlite_tiers = c.storeTiers("NMD_SQLITE_TIERS");
+  if (c.has("NMD_PLUGINS")) {
+    std::vector<std::string> names;
+    std::string_view rest = c.text("NMD_PLUGINS");
+    while (!rest.empty()) {
+      const size_t comma = rest.find(',');
+      std::string_view item = rest.substr(0, comma);
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+      while (!item.empty() && item.front() == ' ') {
+        item.remove_prefix(1);
+      }
+      while (!item.empty() && item.back() == ' ') {
+        item.remove_suffix(1);
+      }
+      if (!item.empty() && item != "none") {
+        names.emplace_back(item);
+      }
+    }
+    d.plugins = std::move(names);
+  }
   d.sqlite_path = c.path("NMD_SQLITE_PATH", d.state_dir + "/netmicroscope.db");
   d.log_file = c.path("NMD_LOG_FILE", "/tmp/appmonitor.log");
   d.pid_file = c.path("NMD_PID_FILE", "/tmp/appmonitor.pid");
@@ -976,6 +996,11 @@ ConfigResult loadDaemonConfig(const std::string& env_path,
   checkGeoIp(c, config.geoip);
   checkDaemon(c, config.daemon, host, environment);
   checkNearMisses(c);
+  for (const auto& [name, setting] : c.settings()) {
+    if (!setting.value.empty()) {
+      result.settings.emplace(name, setting.value);
+    }
+  }
   return result;
 }
 

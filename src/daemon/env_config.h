@@ -111,6 +111,9 @@ struct DaemonSettings {
   uint32_t commit_interval_ms = 1000;
   // The original's "Application-device {'KbpsDw': ...}" info line per pair and record.
   bool log_summaries = true;
+  // NMD_PLUGINS: plugins in the order they run, built-in names or paths of shared libraries;
+  // unset = every built-in plugin in priority order; "none" = no plugin.
+  std::optional<std::vector<std::string>> plugins;
   // NMD_SQLITE_TIERS: (step_s, keep_s) per store tier, raw (step 0) first.
   std::vector<std::pair<int64_t, int64_t>> sqlite_tiers = {
       {0, 7 * 86400}, {60, 90 * 86400}, {3600, 730 * 86400}};
@@ -131,6 +134,9 @@ struct ConfigResult {
   DaemonConfig config;
   std::vector<ConfigError> errors;
   std::vector<std::string> warnings;  // near misses, old names, ignored settings: log them
+  // Every non-empty variable after merging file and environment (values expanded, paths not
+  // resolved), for plugins that read their own settings (plugins/plugin.h).
+  std::map<std::string, std::string> settings;
 };
 
 // Where defaults that depend on the user come from. Empty optional = the running process
