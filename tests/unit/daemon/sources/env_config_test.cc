@@ -756,3 +756,27 @@ TEST(DaemonConfigTest, StoreTiersRejectMalformedLists) {
 
 }  // namespace
 }  // namespace nm
+
+namespace nm {
+namespace {
+
+TEST(DaemonConfigTest, PluginListKeepsOrderAndNoneMeansNone) {
+  const ConfigResult unset = loadDaemonConfig("", {}, ConfigHost{false});
+  EXPECT_FALSE(unset.config.daemon.plugins.has_value());
+  const ConfigResult list = loadDaemonConfig(
+      "", {{"NMD_PLUGINS", " exinfo, ouimap ,/opt/nm/libmine.so"}}, ConfigHost{false});
+  ASSERT_TRUE(list.config.daemon.plugins.has_value());
+  EXPECT_EQ(*list.config.daemon.plugins,
+            (std::vector<std::string>{"exinfo", "ouimap", "/opt/nm/libmine.so"}));
+  const ConfigResult none = loadDaemonConfig("", {{"NMD_PLUGINS", "none"}}, ConfigHost{false});
+  ASSERT_TRUE(none.config.daemon.plugins.has_value());
+  EXPECT_TRUE(none.config.daemon.plugins->empty());
+  // Plugins read their own variables from the merged settings.
+  const ConfigResult s =
+      loadDaemonConfig("", {{"OUIMAP_NAMES", "/etc/names"}, {"EMPTY", ""}}, ConfigHost{false});
+  EXPECT_EQ(s.settings.at("OUIMAP_NAMES"), "/etc/names");
+  EXPECT_EQ(s.settings.count("EMPTY"), 0u);
+}
+
+}  // namespace
+}  // namespace nm
