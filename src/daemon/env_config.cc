@@ -777,7 +777,8 @@ void checkDaemon(Checker& c, DaemonSettings& d, const ConfigHost& host,
   d.sqlite_tiers = c.storeTiers("NMD_SQLITE_TIERS");
   if (c.has("NMD_PLUGINS")) {
     std::vector<std::string> names;
-    std::string_view rest = c.text("NMD_PLUGINS");
+    const std::string text = c.text("NMD_PLUGINS");
+    std::string_view rest = text;
     while (!rest.empty()) {
       const size_t comma = rest.find(',');
       std::string_view item = rest.substr(0, comma);
