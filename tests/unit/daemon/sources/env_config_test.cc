@@ -733,9 +733,14 @@ TEST(DaemonConfigTest, ReferenceDocumentsEveryVariable) {
 namespace nm {
 namespace {
 
+// One variable; spelled out because {{"A", "b"}} can also pick map's iterator-pair constructor.
+std::map<std::string, std::string> one(const char* name, const char* value) {
+  return {{std::string(name), std::string(value)}};
+}
+
 TEST(DaemonConfigTest, StoreTiersParseWithUnits) {
-  const ConfigResult r = loadDaemonConfig("", {{"NMD_SQLITE_TIERS", "raw:2d,5m:30d,1h:1y"}},
-                                          ConfigHost{false});
+  const ConfigResult r =
+      loadDaemonConfig("", one("NMD_SQLITE_TIERS", "raw:2d,5m:30d,1h:1y"), ConfigHost{false});
   ASSERT_TRUE(r.errors.empty()) << formatConfigErrors(r.errors);
   const std::vector<std::pair<int64_t, int64_t>> want = {
       {0, 2 * 86400}, {300, 30 * 86400}, {3600, 365 * 86400}};
@@ -747,7 +752,7 @@ TEST(DaemonConfigTest, StoreTiersParseWithUnits) {
 
 TEST(DaemonConfigTest, StoreTiersRejectMalformedLists) {
   for (const char* bad : {"1m:90d", "raw:7d,raw:9d", "raw:7x", "raw:7d,1m", "raw:0d", "raw"}) {
-    const ConfigResult r = loadDaemonConfig("", {{"NMD_SQLITE_TIERS", bad}}, ConfigHost{false});
+    const ConfigResult r = loadDaemonConfig("", one("NMD_SQLITE_TIERS", bad), ConfigHost{false});
     ASSERT_EQ(r.errors.size(), 1u) << bad;
     EXPECT_EQ(r.errors[0].variable, "NMD_SQLITE_TIERS");
     EXPECT_NE(r.errors[0].message.find(bad), std::string::npos) << r.errors[0].message;
@@ -764,16 +769,19 @@ TEST(DaemonConfigTest, PluginListKeepsOrderAndNoneMeansNone) {
   const ConfigResult unset = loadDaemonConfig("", {}, ConfigHost{false});
   EXPECT_FALSE(unset.config.daemon.plugins.has_value());
   const ConfigResult list = loadDaemonConfig(
-      "", {{"NMD_PLUGINS", " exinfo, ouimap ,/opt/nm/libmine.so"}}, ConfigHost{false});
+      "", one("NMD_PLUGINS", " exinfo, ouimap ,/opt/nm/libmine.so"), ConfigHost{false});
   ASSERT_TRUE(list.config.daemon.plugins.has_value());
   EXPECT_EQ(*list.config.daemon.plugins,
             (std::vector<std::string>{"exinfo", "ouimap", "/opt/nm/libmine.so"}));
-  const ConfigResult none = loadDaemonConfig("", {{"NMD_PLUGINS", "none"}}, ConfigHost{false});
+  const ConfigResult none = loadDaemonConfig("", one("NMD_PLUGINS", "none"), ConfigHost{false});
   ASSERT_TRUE(none.config.daemon.plugins.has_value());
   EXPECT_TRUE(none.config.daemon.plugins->empty());
   // Plugins read their own variables from the merged settings.
-  const ConfigResult s =
-      loadDaemonConfig("", {{"OUIMAP_NAMES", "/etc/names"}, {"EMPTY", ""}}, ConfigHost{false});
+  const ConfigResult s = loadDaemonConfig(
+      "",
+      std::map<std::string, std::string>{{std::string("OUIMAP_NAMES"), std::string("/etc/names")},
+                                         {std::string("EMPTY"), std::string()}},
+      ConfigHost{false});
   EXPECT_EQ(s.settings.at("OUIMAP_NAMES"), "/etc/names");
   EXPECT_EQ(s.settings.count("EMPTY"), 0u);
 }
