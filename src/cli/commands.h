@@ -15,5 +15,6 @@ Runner addClassifyCommand(CLI::App& app);
 Runner addRunCommand(CLI::App& app);
 Runner addDaemonCommand(CLI::App& app);
 Runner addNmdCommand(CLI::App& app);
+Runner addLookupCommand(CLI::App& app);
 
 }  // namespace nm::cli

@@ -14,6 +14,7 @@
 #include "cli/daemon_log.h"
 #include "cli/daemon_loops.h"
 #include "cli/daemon_paths.h"
+#include "cli/daemon_plugins.h"
 #include "cli/daemon_sinks.h"
 #include "cli/pidfile.h"
 #include "daemon/checkpoint.h"
@@ -117,7 +118,15 @@ int runDaemon(const DaemonOptions& o) {
   PipelineOptions po;
   po.deployment = config.deployment;
   po.log_summaries = config.daemon.log_summaries;
+  LoadedPlugins plugins;  // outlives the pipeline, which holds pointers to them
   Pipeline pipeline(po, sinks.sinks(), metrics);
+  const std::string store_path =
+      !o.sqlite_path.empty() ? o.sqlite_path
+                             : (config.daemon.sqlite_enabled ? config.daemon.sqlite_path : "");
+  if (!loadDaemonPlugins(cr, store_path, metrics, pipeline, plugins, error)) {
+    spdlog::error("{}", error);
+    return 2;
+  }
   return config.mode == DaemonMode::kConsumer ? runConsumer(ctx, pipeline)
                                               : runStandalone(ctx, pipeline);
 }

@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
   const std::vector<std::pair<std::string, nm::cli::Runner>> commands = {
       {"probe", nm::cli::addProbeCommand(app)}, {"classify", nm::cli::addClassifyCommand(app)},
       {"run", nm::cli::addRunCommand(app)},     {"daemon", nm::cli::addDaemonCommand(app)},
-      {"nmd", nm::cli::addNmdCommand(app)},
+      {"nmd", nm::cli::addNmdCommand(app)},     {"lookup", nm::cli::addLookupCommand(app)},
   };
   try {
     app.parse(static_cast<int>(args.size()), args.data());

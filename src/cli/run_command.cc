@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/daemon_plugins.h"
 #include "cli/daemon_sinks.h"
 #include "cli/probe_runner.h"
 #include "cli/store_summary.h"
@@ -61,7 +62,12 @@ int runRun(RunOptions& o) {
   PipelineOptions po;
   po.deployment = cr.config.deployment;
   po.log_summaries = o.log_summaries;
+  LoadedPlugins plugins;  // outlives the pipeline, which holds pointers to them
   Pipeline pipeline(po, sinks.sinks(), metrics);
+  if (!loadDaemonPlugins(cr, db, metrics, pipeline, plugins, error)) {
+    spdlog::error("{}", error);
+    return 2;
+  }
   DaemonTap tap(pipeline);
 
   const bool print_summary = o.probe.summary;

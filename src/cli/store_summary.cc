@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-
 #include "sinks/sqlite/store_reader.h"
 
 namespace nm::cli {
@@ -19,11 +18,11 @@ bool printStoreSummary(const std::string& db_path, FILE* out, size_t top_n, std:
   }
   fmt::print(out, "\nSQLite store {}: {} records, {} device x application pairs\n", db_path,
              span.records, apps.size());
-  fmt::print(out, "  {:<28} {:<26} {:>10} {:>10} {:>9} {:>9}\n", "device", "application", "MB down",
+  fmt::print(out, "  {:<32} {:<24} {:>10} {:>10} {:>9} {:>9}\n", "device", "application", "MB down",
              "MB up", "kbps dw", "kbps up");
   for (size_t i = 0; i < apps.size() && i < top_n; ++i) {
     const StoredApplication& a = apps[i];
-    fmt::print(out, "  {:<28} {:<26} {:>10.3f} {:>10.3f} {:>9.1f} {:>9.1f}\n", a.device_name,
+    fmt::print(out, "  {:<32} {:<24} {:>10.3f} {:>10.3f} {:>9.1f} {:>9.1f}\n", a.device_name,
                a.application, static_cast<double>(a.bytes_dw) / 1e6,
                static_cast<double>(a.bytes_up) / 1e6, a.mean_kbps_dw, a.mean_kbps_up);
   }

@@ -38,7 +38,7 @@ def base_env(workdir, name, influx_port, db, **extra):
     env = dict(NMD_MODE="standalone", NMD_DEPLOYMENT=DEPLOYMENT, INFLUXDB_ENABLE="True",
                INFLUXDB_SCHEME="http", INFLUXDB_API="v1", INFLUXDB_HOST="127.0.0.1",
                INFLUXDB_PORT=str(influx_port), INFLUXDB_DB=db, NMD_STATE_DIR=state,
-               NMD_SQLITE_ENABLE="false", NMD_COMMIT_INTERVAL_MS="200",
+               NMD_SQLITE_ENABLE="false", NMD_COMMIT_INTERVAL_MS="200", NMD_PLUGINS="none",
                NMD_LOG_FILE=os.path.join(state, "appmonitor.log"),
                NMD_PID_FILE=os.path.join(state, "appmonitor.pid"))
     env.update(extra)
@@ -101,6 +101,29 @@ def scenario_auth(bin_, workdir, _influx):
         compare(expected, influx.points(db), "auth: write user with WRITE privilege only")
     finally:
         influx.stop()
+
+
+def scenario_ouimap(bin_, workdir, influx):
+    """With the default plugins (ouimap), MAC-keyed devices are tagged with the original's
+    vendor names, as existing Grafana series expect; IP-keyed devices keep their address."""
+    db = "ouimap"
+    influx.query(db, f"CREATE DATABASE {db}")
+    lines = ref.synthetic_lines(50, seed=88)
+    ta = os.path.join(workdir, "ouimap.ta")
+    with open(ta, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    env, _ = base_env(workdir, "ouimap", influx.port, db)
+    text = open(env).read().replace('NMD_PLUGINS="none"\n', "")
+    open(env, "w").write(text)
+    rc = subprocess.run([bin_, "daemon", "--env", env, "--ta-file", ta, "--once"],
+                        capture_output=True, text=True)
+    check(rc.returncode == 0, f"ouimap: daemon --once exits 0 (got {rc.returncode})")
+    names = {"74:d0:2b:00:00:01": "ASUSTek_COMPUTER_INC_01",
+             "b8:27:eb:12:34:56": "Raspberry_Pi_Foundation_56"}
+    expected = {(m, dep, names.get(dev, dev), app, ts): v
+                for (m, dep, dev, app, ts), v in
+                ref.points(ref.parse_lines(lines), DEPLOYMENT).items()}
+    compare(expected, influx.points(db), "ouimap: vendor device names, everything else exact")
 
 
 def start_daemon(bin_, env):
@@ -265,6 +288,7 @@ def main():
         influx = Influx(workdir)
         try:
             for name, fn in (("once", scenario_once), ("auth", scenario_auth),
+                             ("ouimap", scenario_ouimap),
                              ("outage", scenario_outage), ("sigkill", scenario_sigkill)):
                 if not args.only or args.only == name:
                     fn(args.bin, workdir, influx)

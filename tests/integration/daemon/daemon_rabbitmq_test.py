@@ -61,7 +61,8 @@ def main():
         cstate = os.path.join(workdir, "consumer")
         os.makedirs(pstate)
         os.makedirs(cstate)
-        common = dict(NMD_COMMIT_INTERVAL_MS="200", NMD_SQLITE_ENABLE="false", **renv)
+        common = dict(NMD_COMMIT_INTERVAL_MS="200", NMD_SQLITE_ENABLE="false",
+                      NMD_PLUGINS="none", **renv)
         write_env(os.path.join(pstate, ".env"), NMD_MODE="producer", NMD_DEPLOYMENT=DEPLOYMENT,
                   NMD_TA_GLOB=os.path.join(tadir, "tmp.ta.*"), NMD_STATE_DIR=pstate,
                   NMD_LOG_FILE=os.path.join(pstate, "log"),

@@ -1,0 +1,150 @@
+// `netmicroscope lookup MAC|IP`: what the plugins know — vendor and device name for a MAC;
+// address scope, GeoIP and ASN for an IP — for auditing names and locations on dashboards.
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "core/net_types.h"
+#include "daemon/env_config.h"
+#include "plugins/exinfo/address_scope.h"
+#include "plugins/exinfo/geoip.h"
+#include "plugins/ouimap/ouimap_plugin.h"
+
+namespace nm::cli {
+namespace {
+
+struct LookupOptions {
+  std::string what;
+  std::string env_file;
+  bool json = false;
+};
+
+int lookupMac(const MacAddr& mac, const ConfigResult& cr, const LookupOptions& o) {
+  MetricsRegistry metrics;
+  OuimapPlugin ouimap;
+  std::string error;
+  if (!ouimap.init(PluginContext{cr.settings, metrics, nullptr, cr.config.deployment}, error)) {
+    spdlog::error("ouimap: {}", error);
+    return 1;
+  }
+  const MacInfo info = ouimap.describe(mac);
+  if (o.json) {
+    const nlohmann::ordered_json j = {{"mac", mac.toString()},
+                                      {"vendor", info.vendor},
+                                      {"registry", info.registry},
+                                      {"prefix", info.prefix},
+                                      {"locally_administered", info.locally_administered},
+                                      {"multicast", info.multicast},
+                                      {"device_name", info.device_name}};
+    fmt::print("{}\n", j.dump());
+    return 0;
+  }
+  fmt::print("mac          {}\n", mac.toString());
+  fmt::print("vendor       {}\n", info.vendor.empty() ? "(none)" : info.vendor);
+  fmt::print("registry     {}{}\n", info.registry, info.prefix.empty() ? "" : " " + info.prefix);
+  std::string flags;
+  flags += info.locally_administered ? "locally-administered " : "";
+  flags += info.multicast ? "multicast " : "";
+  fmt::print("flags        {}\n", flags.empty() ? "(none)" : flags.substr(0, flags.size() - 1));
+  fmt::print("device name  {}\n", info.device_name.empty() ? "(not a device)" : info.device_name);
+  return 0;
+}
+
+int lookupIp(const IpAddr& ip, const ConfigResult& cr, const LookupOptions& o) {
+  const AddressScope scope = classify(ip);
+  std::optional<GeoInfo> geo;
+  std::string geo_note;
+  MetricsRegistry metrics;
+  if (scope != AddressScope::kPublic) {
+    geo_note = "not looked up: not a public address";
+  } else if (cr.config.geoip.city_db.empty() ||
+             ::access(cr.config.geoip.city_db.c_str(), R_OK) != 0) {
+    geo_note = fmt::format("no database ({}): set MMGEOIP_CITY_DB (and MMGEOIP_ASN_DB)",
+                           cr.config.geoip.city_db.empty() ? "none" : cr.config.geoip.city_db);
+  } else {
+    std::string error;
+    // The ASN database is optional: used when present.
+    const std::string asn =
+        ::access(cr.config.geoip.asn_db.c_str(), R_OK) == 0 ? cr.config.geoip.asn_db : "";
+    auto dbs = GeoIpDatabases::open({cr.config.geoip.city_db, asn}, metrics, error);
+    if (!dbs) {
+      spdlog::error("{}", error);
+      return 1;
+    }
+    geo = dbs->lookup(ip);
+    if (!geo) {
+      geo_note = "not in the database";
+    }
+  }
+  if (o.json) {
+    nlohmann::ordered_json j = {{"ip", ip.toString()}, {"scope", addressScopeName(scope)}};
+    if (geo) {
+      j["city"] = geo->city;
+      j["region"] = geo->region;
+      j["country"] = geo->country_iso;
+      j["country_name"] = geo->country_name;
+      j["continent"] = geo->continent_code;
+      j["latitude"] = geo->latitude ? nlohmann::json(*geo->latitude) : nlohmann::json();
+      j["longitude"] = geo->longitude ? nlohmann::json(*geo->longitude) : nlohmann::json();
+      j["asn"] = geo->asn ? nlohmann::json(*geo->asn) : nlohmann::json();
+      j["as_org"] = geo->as_org;
+    } else {
+      j["geoip"] = geo_note;
+    }
+    fmt::print("{}\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    return 0;
+  }
+  fmt::print("ip           {}\n", ip.toString());
+  fmt::print("scope        {}\n", addressScopeName(scope));
+  if (!geo) {
+    fmt::print("geoip        {}\n", geo_note);
+    return 0;
+  }
+  fmt::print("location     {}, {}, {} ({}), {}\n", geo->city, geo->region, geo->country_name,
+             geo->country_iso, geo->continent_code);
+  if (geo->latitude && geo->longitude) {
+    fmt::print("coordinates  {}, {}\n", formatCoordinate(*geo->latitude),
+               formatCoordinate(*geo->longitude));
+  }
+  if (geo->asn) {
+    fmt::print("asn          AS{} {}\n", *geo->asn, geo->as_org);
+  }
+  return 0;
+}
+
+int runLookup(const LookupOptions& o) {
+  const ConfigResult cr = loadDaemonConfig(o.env_file, processEnvironment());
+  if (!cr.errors.empty()) {
+    std::fprintf(stderr, "%s", formatConfigErrors(cr.errors).c_str());
+    return 2;
+  }
+  MacAddr mac;
+  if (parseMacAddr(o.what, mac)) {
+    return lookupMac(mac, cr, o);
+  }
+  IpAddr ip;
+  if (IpAddr::parse(o.what, ip)) {
+    return lookupIp(ip, cr, o);
+  }
+  spdlog::error("{}: neither a MAC address (aa:bb:cc:dd:ee:ff) nor an IP address", o.what);
+  return 2;
+}
+
+}  // namespace
+
+Runner addLookupCommand(CLI::App& app) {
+  auto opts = std::make_shared<LookupOptions>();
+  CLI::App* cmd = app.add_subcommand("lookup",
+                                     "What the plugins know about a MAC (vendor, device name) or "
+                                     "an IP (scope, GeoIP, ASN)");
+  cmd->add_option("address", opts->what, "MAC or IP address")->required();
+  cmd->add_option("--env", opts->env_file, "The .env file (OUIMAP_*, MMGEOIP_* settings)");
+  cmd->add_flag("--json", opts->json, "One JSON object");
+  return [opts] { return runLookup(*opts); };
+}
+
+}  // namespace nm::cli
