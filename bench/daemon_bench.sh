@@ -55,10 +55,11 @@ run() {  # name, then .env lines
 
 influx=(INFLUXDB_ENABLE=true INFLUXDB_SCHEME=http INFLUXDB_API=v1 INFLUXDB_HOST=127.0.0.1
   "INFLUXDB_PORT=$port" INFLUXDB_DB=bench)
-run "daemon -> InfluxDB" NMD_SQLITE_ENABLE=false "${influx[@]}"
+run "daemon -> InfluxDB" NMD_SQLITE_ENABLE=false NMD_PLUGINS=none "${influx[@]}"
 points=$(curl -s "http://127.0.0.1:$port/query?db=bench" \
   --data-urlencode 'q=SELECT count(value) FROM network_traffic_application_kbpsdw' |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["results"][0]["series"][0]["values"][0][1])')
 echo "  (check: $points kbpsdw points in InfluxDB)"
-run "daemon -> SQLite store" NMD_SQLITE_ENABLE=true
-run "daemon -> SQLite store + InfluxDB" NMD_SQLITE_ENABLE=true "${influx[@]}"
+run "daemon -> InfluxDB, ouimap plugin" NMD_SQLITE_ENABLE=false NMD_PLUGINS=ouimap "${influx[@]}"
+run "daemon -> SQLite store" NMD_SQLITE_ENABLE=true NMD_PLUGINS=none
+run "daemon -> SQLite store + InfluxDB" NMD_SQLITE_ENABLE=true NMD_PLUGINS=none "${influx[@]}"
