@@ -10,6 +10,8 @@
 #include <memory>
 #include <string>
 
+#include "core/hex.h"
+
 namespace nm {
 namespace {
 
@@ -123,26 +125,13 @@ bool widenHugeIntegers(std::string_view text, std::string& out) {
   return changed;
 }
 
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
 bool parseMac(std::string_view text, MacAddr& out) {
   if (text.size() != 17) {
     return false;
   }
   for (size_t i = 0; i < 6; ++i) {
-    const int hi = hexValue(text[i * 3]);
-    const int lo = hexValue(text[i * 3 + 1]);
+    const int hi = hexDigitValue(text[i * 3]);
+    const int lo = hexDigitValue(text[i * 3 + 1]);
     if (hi < 0 || lo < 0 || (i < 5 && text[i * 3 + 2] != ':')) {
       return false;
     }
@@ -157,7 +146,7 @@ bool parseHex128(std::string_view text, uint64_t& hi, uint64_t& lo) {
   }
   uint64_t words[2] = {0, 0};
   for (size_t i = 0; i < 32; ++i) {
-    const int v = hexValue(text[i]);
+    const int v = hexDigitValue(text[i]);
     if (v < 0) {
       return false;
     }

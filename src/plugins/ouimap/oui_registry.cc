@@ -11,24 +11,13 @@
 #include <cstring>
 #include <memory>
 
+#include "core/hex.h"
+
 namespace nm {
 namespace {
 
 constexpr char kHexDigits[] = "0123456789abcdef";
 constexpr size_t kLoggedSkipsPerFile = 5;
-
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
 
 uint64_t macValue(const MacAddr& mac) {
   uint64_t v = 0;
@@ -173,8 +162,8 @@ bool parseMacAddr(std::string_view text, MacAddr& out) {
   MacAddr mac;
   if (text.size() == 12) {
     for (size_t i = 0; i < 6; ++i) {
-      int hi = hexValue(text[2 * i]);
-      int lo = hexValue(text[2 * i + 1]);
+      int hi = hexDigitValue(text[2 * i]);
+      int lo = hexDigitValue(text[2 * i + 1]);
       if (hi < 0 || lo < 0) {
         return false;
       }
@@ -194,8 +183,8 @@ bool parseMacAddr(std::string_view text, MacAddr& out) {
     if (i > 0 && text[3 * i - 1] != sep) {
       return false;
     }
-    int hi = hexValue(text[3 * i]);
-    int lo = hexValue(text[3 * i + 1]);
+    int hi = hexDigitValue(text[3 * i]);
+    int lo = hexDigitValue(text[3 * i + 1]);
     if (hi < 0 || lo < 0) {
       return false;
     }
@@ -330,7 +319,7 @@ bool OuiRegistry::loadFile(const std::string& path, std::string_view registry, s
       why = "assignment of the wrong length";
     } else {
       for (char c : fields[1]) {
-        int v = hexValue(c);
+        int v = hexDigitValue(c);
         if (v < 0) {
           why = "assignment not hexadecimal";
           break;

@@ -6,32 +6,12 @@
 #include <string>
 #include <vector>
 
+#include "support/recording_sink.h"
+
 namespace nm {
 namespace {
 
-// Records what the pipeline hands to a sink; commit() fails while `fail` is set.
-class RecordingSink final : public Sink {
- public:
-  std::string_view name() const override { return "recording"; }
-  void write(const RecordSummary& s) override {
-    pending.push_back(s);
-    pending.back().record = nullptr;
-  }
-  bool commit() override {
-    if (fail) {
-      return false;
-    }
-    committed.insert(committed.end(), pending.begin(), pending.end());
-    pending.clear();
-    return true;
-  }
-  void finish(std::chrono::milliseconds) override { finished = true; }
-
-  bool fail = false;
-  bool finished = false;
-  std::vector<RecordSummary> pending;
-  std::vector<RecordSummary> committed;
-};
+using test::RecordingSink;
 
 std::string taLine(int64_t ts_end, const std::vector<std::pair<std::string, std::string>>& pairs,
                    double dw = 1.5) {

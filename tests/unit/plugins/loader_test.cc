@@ -14,23 +14,12 @@
 #include "daemon/pipeline.h"
 #include "plugins/c_abi/netmicroscope_plugin.h"
 #include "plugins/registry.h"
+#include "support/recording_sink.h"
 
 namespace nm {
 namespace {
 
-// What the pipeline hands to a sink.
-class RecordingSink final : public Sink {
- public:
-  std::string_view name() const override { return "recording"; }
-  void write(const RecordSummary& s) override {
-    written.push_back(s);
-    written.back().record = nullptr;
-  }
-  bool commit() override { return true; }
-  void finish(std::chrono::milliseconds) override {}
-
-  std::vector<RecordSummary> written;
-};
+using test::RecordingSink;
 
 class MapState final : public PluginState {
  public:
@@ -165,8 +154,8 @@ class PluginsTest : public ::testing::Test {
         pipeline_->ingestLine(taLine(
             ts_end, {{"10.0.0.2", "Netflix"}, {"10.0.0.3", "YouTube"}, {"10.0.0.2", "Zoom"}})),
         TaParseError::kNone);
-    EXPECT_FALSE(sink.written.empty());
-    return sink.written.empty() ? RecordSummary{} : sink.written.back();
+    EXPECT_FALSE(sink.pending.empty());
+    return sink.pending.empty() ? RecordSummary{} : sink.pending.back();
   }
 
   std::string deviceName(const RecordSummary& s, const std::string& device) {
@@ -261,7 +250,7 @@ TEST_F(PluginsTest, ExplicitOrderWinsOverPriority) {
   ASSERT_EQ(error, "");
   EXPECT_EQ(deviceName(run(plugins), "10.0.0.2"), "10.0.0.2+alpha+beta");
   pipeline_.reset();
-  sink.written.clear();
+  sink.pending.clear();
 
   PluginSet reversed =
       loadPlugins({{NM_TEST_PLUGIN_BETA, NM_TEST_PLUGIN_ALPHA}, {}, {}}, context(), error);
