@@ -26,6 +26,10 @@ bool loadDaemonPlugins(const ConfigResult& cr, const std::string& sqlite_path,
   PluginConfig pc;
   if (wanted) {
     pc.enabled = *wanted;
+  } else {
+    // The default set is the original's (ouimap); exinfo needs GeoIP databases and an operator
+    // who asked for it: NMD_PLUGINS=ouimap,exinfo.
+    pc.disabled = {"exinfo"};
   }
   pc.state_for = [&out, store](std::string_view plugin) -> PluginState* {
     if (!store) {

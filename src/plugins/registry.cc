@@ -7,6 +7,9 @@
 #ifdef NM_WITH_PLUGIN_OUIMAP
 #include "plugins/ouimap/ouimap_plugin.h"
 #endif
+#ifdef NM_WITH_PLUGIN_EXINFO
+#include "plugins/exinfo/exinfo_plugin.h"
+#endif
 
 namespace nm {
 namespace {
@@ -16,6 +19,9 @@ namespace {
 constexpr BuiltinPlugin kBuiltins[] = {
 #ifdef NM_WITH_PLUGIN_OUIMAP
     {"ouimap", &makeOuimapPlugin},
+#endif
+#ifdef NM_WITH_PLUGIN_EXINFO
+    {"exinfo", &makeExinfoPlugin},
 #endif
     {"", nullptr},
 };

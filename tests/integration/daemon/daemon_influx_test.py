@@ -26,7 +26,7 @@ import urllib.parse
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nmd_reference as ref  # noqa: E402
 
-from e2e_support import (FAILURES, Influx, check, compare, conclude, wait_for,  # noqa: E402
+from e2e_support import (FAILURES, ROOT, Influx, check, compare, conclude, wait_for,  # noqa: E402
                          write_env)
 
 DEPLOYMENT = "lab 1,a=b"
@@ -124,6 +124,50 @@ def scenario_ouimap(bin_, workdir, influx):
                 for (m, dep, dev, app, ts), v in
                 ref.points(ref.parse_lines(lines), DEPLOYMENT).items()}
     compare(expected, influx.points(db), "ouimap: vendor device names, everything else exact")
+
+
+def scenario_exinfo(bin_, workdir, influx):
+    """NMD_PLUGINS=ouimap,exinfo with GeoIP databases written by the test: the original's
+    `geometric` points for every flow to a located public address, tagged as its world-map panel
+    expects, and nothing for private or unknown addresses."""
+    writer = os.path.join(ROOT, "tests", "unit", "plugins", "exinfo", "write_test_mmdb.pl")
+    if subprocess.run(["perl", "-MMaxMind::DB::Writer::Tree", "-e", "1"],
+                      capture_output=True).returncode != 0:
+        print("SKIP exinfo scenario: apt-get install libmaxmind-db-writer-perl")
+        return
+    mmdb = os.path.join(workdir, "mmdb")
+    os.makedirs(mmdb)
+    subprocess.run(["perl", writer, mmdb], check=True, capture_output=True)
+    db = "exinfo"
+    influx.query(db, f"CREATE DATABASE {db}")
+    london = ref.flow_entry("Netflix", "192.168.1.10", "74:d0:2b:00:00:01", 10.0, 1.0, 41000,
+                            sip="81.2.69.160")
+    private = ref.flow_entry("Other", "192.168.1.11", "", 1.0, 1.0, 41001, sip="10.9.9.9")
+    unknown = ref.flow_entry("Other", "192.168.1.11", "", 1.0, 1.0, 41002, sip="93.184.216.34")
+    lines = [ref.record_line(1_700_000_005, [london, private, unknown]),
+             ref.record_line(1_700_000_010, [london])]
+    ta = os.path.join(workdir, "exinfo.ta")
+    with open(ta, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    env, _ = base_env(workdir, "exinfo", influx.port, db, NMD_PLUGINS="ouimap,exinfo",
+                      MMGEOIP_CITY_DB=os.path.join(mmdb, "city.mmdb"),
+                      MMGEOIP_ASN_DB=os.path.join(mmdb, "asn.mmdb"))
+    text = open(env).read().replace('NMD_PLUGINS="none"\n', "")
+    open(env, "w").write(text)
+    rc = subprocess.run([bin_, "daemon", "--env", env, "--ta-file", ta, "--once"],
+                        capture_output=True, text=True)
+    check(rc.returncode == 0, f"exinfo: daemon --once exits 0 (got {rc.returncode})")
+    res = influx.query(db, 'SELECT * FROM "geometric"')["results"][0]
+    rows = []
+    for series in res.get("series", []):
+        for row in series["values"]:
+            rows.append(dict(zip(series["columns"], row)))
+    got = sorted((r["time"], r["deployment"], r["lat"], r["lng"], r["country"], r["connid"],
+                  r["device"], r["hits"], r["metric"]) for r in rows)
+    want = [(ts * 10**9, DEPLOYMENT, "51.5142", "-0.0931", "GB", f"{41000:032x}",
+             "ASUSTek_COMPUTER_INC_01", hits, 1) for ts, hits in
+            ((1_700_000_005, "1"), (1_700_000_010, "2"))]
+    check(got == want, f"exinfo: geometric points {got} == {want}")
 
 
 def start_daemon(bin_, env):
@@ -288,7 +332,7 @@ def main():
         influx = Influx(workdir)
         try:
             for name, fn in (("once", scenario_once), ("auth", scenario_auth),
-                             ("ouimap", scenario_ouimap),
+                             ("ouimap", scenario_ouimap), ("exinfo", scenario_exinfo),
                              ("outage", scenario_outage), ("sigkill", scenario_sigkill)):
                 if not args.only or args.only == name:
                     fn(args.bin, workdir, influx)

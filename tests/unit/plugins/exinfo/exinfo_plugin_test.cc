@@ -1,0 +1,421 @@
+#include "plugins/exinfo/exinfo_plugin.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "daemon/sink.h"
+#include "plugins/registry.h"
+
+namespace nm {
+namespace {
+
+namespace fs = std::filesystem;
+
+using Tags = std::vector<std::pair<std::string, std::string>>;
+using Settings = std::map<std::string, std::string>;
+
+IpAddr ip(const char* text) {
+  IpAddr a;
+  EXPECT_TRUE(IpAddr::parse(text, a)) << text;
+  return a;
+}
+
+MacAddr mac(std::initializer_list<uint8_t> bytes) {
+  MacAddr m;
+  std::copy(bytes.begin(), bytes.end(), m.bytes.begin());
+  return m;
+}
+
+const MacAddr kLaptop = mac({0xaa, 0xbb, 0xcc, 0x00, 0x00, 0x01});
+const MacAddr kPhone = mac({0xaa, 0xbb, 0xcc, 0x00, 0x00, 0x02});
+
+TaFlowEntry entry(const MacAddr* hw, const char* device, const char* remote, uint64_t hi,
+                  uint64_t lo) {
+  TaFlowEntry e;
+  if (hw != nullptr) {
+    e.hw_addr = *hw;
+    e.has_hw_addr = true;
+  }
+  e.device = ip(device);
+  e.sip = ip(remote);
+  e.sport = 443;
+  e.proto = 6;
+  e.flow_hi = hi;
+  e.flow_lo = lo;
+  return e;
+}
+
+// The record of the brief: London from the laptop, a private peer, a public address the
+// database lacks, and IPv6 Japan from a device without a MAC.
+TaRecord record(int64_t ts_end) {
+  TaRecord r;
+  r.ts_start = ts_end - 5;
+  r.ts_end = ts_end;
+  r.data.push_back(entry(&kLaptop, "192.168.1.10", "81.2.69.160", 0x1, 0xa));
+  r.data.push_back(entry(&kLaptop, "192.168.1.10", "192.168.1.1", 0x2, 0xb));
+  r.data.push_back(entry(&kPhone, "192.168.1.11", "8.8.8.8", 0x3, 0xc));
+  r.data.push_back(entry(nullptr, "2001:db8::5", "2001:218::1", 0x4, 0xd));
+  return r;
+}
+
+RecordSummary summaryOf(const TaRecord& r) {
+  RecordSummary s;
+  s.deployment = "home";
+  s.ts_start = r.ts_start;
+  s.ts_end = r.ts_end;
+  s.record = &r;
+  return s;
+}
+
+Tags tags(const char* lat, const char* lng, const char* country, const char* connid,
+          const char* device, const char* hits) {
+  return {{"deployment", "home"}, {"lat", lat},       {"lng", lng},  {"country", country},
+          {"connid", connid},     {"device", device}, {"hits", hits}};
+}
+
+constexpr const char* kLondonFlow = "0000000000000001000000000000000a";
+constexpr const char* kJapanFlow = "0000000000000004000000000000000d";
+
+void expectPoint(const ExtraPoint& p, const Tags& expected_tags, int64_t ts_ns) {
+  EXPECT_EQ(p.measurement, "geometric");
+  EXPECT_EQ(p.tags, expected_tags);
+  ASSERT_EQ(p.fields.size(), 1u);
+  EXPECT_EQ(p.fields[0].first, "metric");
+  ASSERT_TRUE(std::holds_alternative<double>(p.fields[0].second));
+  EXPECT_EQ(std::get<double>(p.fields[0].second), 1.0);
+  EXPECT_EQ(p.ts_ns, ts_ns);
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    const char* base = std::getenv("TMPDIR");
+    std::string tmpl = std::string(base != nullptr ? base : "/tmp") + "/nm-exinfo-plugin-XXXXXX";
+    if (mkdtemp(tmpl.data()) != nullptr) {
+      path_ = tmpl;
+    }
+  }
+  ~TempDir() {
+    if (!path_.empty()) {
+      std::error_code ec;
+      fs::remove_all(path_, ec);
+    }
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// Databases written by write_test_mmdb.pl once per test binary run (as geoip_test.cc does).
+class ExinfoPluginTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    if (std::system("perl -MMaxMind::DB::Writer::Tree -e 1 >/dev/null 2>&1") != 0) {
+      skip_reason_ =
+          "MaxMind::DB::Writer::Tree is not installed (apt-get install "
+          "libmaxmind-db-writer-perl): the generated-database tests cannot run";
+      std::cerr << "*** SKIPPING ExinfoPluginTest: " << skip_reason_ << "\n";
+      return;
+    }
+    if (dir_->path().empty()) {
+      setup_error_ = "mkdtemp failed";
+      return;
+    }
+    const std::string cmd =
+        std::string("perl '") + NM_EXINFO_MMDB_WRITER + "' '" + dir_->path() + "'";
+    if (std::system(cmd.c_str()) != 0) {
+      setup_error_ = "write_test_mmdb.pl failed: " + cmd;
+    }
+  }
+  static void TearDownTestSuite() {
+    delete dir_;
+    dir_ = nullptr;
+  }
+  void SetUp() override {
+    if (!skip_reason_.empty()) {
+      GTEST_SKIP() << skip_reason_;
+    }
+    ASSERT_TRUE(setup_error_.empty()) << setup_error_;
+  }
+
+  static std::string file(const char* name) { return dir_->path() + "/" + name; }
+
+  Settings baseSettings() const {
+    return {{"MMGEOIP_CITY_DB", file("city.mmdb")}, {"MMGEOIP_ASN_DB", file("asn.mmdb")}};
+  }
+
+  // init() with `settings`; returns the error ("" on success).
+  std::string init(ExinfoPlugin& plugin, const Settings& settings) {
+    settings_ = settings;
+    std::string error;
+    const bool ok = plugin.init(PluginContext{settings_, metrics_, nullptr, "ctx"}, error);
+    EXPECT_EQ(ok, error.empty()) << error;
+    return error;
+  }
+
+  uint64_t counter(const char* name, const char* key = nullptr, const char* value = nullptr) {
+    if (key == nullptr) {
+      return metrics_.counter(name, "").value();
+    }
+    return metrics_.counter(name, "", {{key, value}}).value();
+  }
+  uint64_t skipped(const char* reason) {
+    return counter("netmicroscope_exinfo_skipped_total", "reason", reason);
+  }
+
+  MetricsRegistry metrics_;
+  Settings settings_;
+  static TempDir* dir_;
+  static std::string skip_reason_;
+  static std::string setup_error_;
+};
+
+TempDir* ExinfoPluginTest::dir_ = nullptr;
+std::string ExinfoPluginTest::skip_reason_;
+std::string ExinfoPluginTest::setup_error_;
+
+TEST_F(ExinfoPluginTest, EmitsGeometricPointsForPublicLocatedPeers) {
+  ExinfoPlugin plugin;
+  ASSERT_EQ(init(plugin, baseSettings()), "");
+  EXPECT_TRUE(plugin.active());
+  EXPECT_EQ(plugin.priority(), 20);
+  EXPECT_EQ(plugin.name(), "exinfo");
+
+  const TaRecord r = record(1700000000);
+  RecordSummary s = summaryOf(r);
+  plugin.process(s);
+  ASSERT_EQ(s.extra_points.size(), 2u);
+  const int64_t ts = 1700000000LL * 1'000'000'000LL;
+  expectPoint(s.extra_points[0],
+              tags("51.5142", "-0.0931", "GB", kLondonFlow, "aa:bb:cc:00:00:01", "1"), ts);
+  expectPoint(s.extra_points[1], tags("35.6900", "139.6900", "JP", kJapanFlow, "2001:db8::5", "1"),
+              ts);
+
+  EXPECT_EQ(counter("netmicroscope_exinfo_points_total"), 2u);
+  EXPECT_EQ(skipped("not_public"), 1u);
+  EXPECT_EQ(skipped("no_location"), 1u);
+  EXPECT_EQ(skipped("device_list"), 0u);
+  EXPECT_EQ(counter("netmicroscope_exinfo_cache_total", "result", "miss"), 3u);
+  EXPECT_EQ(counter("netmicroscope_exinfo_cache_total", "result", "hit"), 0u);
+}
+
+TEST_F(ExinfoPluginTest, HitsCountRecordsPerFlowAndCacheAnswersRepeats) {
+  ExinfoPlugin plugin;
+  ASSERT_EQ(init(plugin, baseSettings()), "");
+  const TaRecord first = record(100);
+  RecordSummary s1 = summaryOf(first);
+  plugin.process(s1);
+
+  // The London flow continues, the Japan flow is gone, a new flow to London starts.
+  TaRecord second;
+  second.ts_end = 105;
+  second.data.push_back(entry(&kLaptop, "192.168.1.10", "81.2.69.160", 0x1, 0xa));
+  second.data.push_back(entry(&kLaptop, "192.168.1.10", "81.2.69.161", 0x5, 0xe));
+  RecordSummary s2 = summaryOf(second);
+  plugin.process(s2);
+  RecordSummary s3 = summaryOf(second);
+  s3.ts_end = 110;
+  plugin.process(s3);
+
+  ASSERT_EQ(s2.extra_points.size(), 2u);
+  EXPECT_EQ(s2.extra_points[0].tags,
+            tags("51.5142", "-0.0931", "GB", kLondonFlow, "aa:bb:cc:00:00:01", "2"));
+  EXPECT_EQ(s2.extra_points[1].tags,
+            tags("51.5142", "-0.0931", "GB", "0000000000000005000000000000000e",
+                 "aa:bb:cc:00:00:01", "1"));
+  ASSERT_EQ(s3.extra_points.size(), 2u);
+  EXPECT_EQ(s3.extra_points[0].tags[6], (std::pair<std::string, std::string>("hits", "3")));
+  EXPECT_EQ(s3.extra_points[1].tags[6], (std::pair<std::string, std::string>("hits", "2")));
+  EXPECT_EQ(s3.extra_points[0].ts_ns, 110LL * 1'000'000'000LL);
+  // 81.2.69.160, 8.8.8.8, 2001:218::1, 81.2.69.161 looked up once each; the rest from cache.
+  EXPECT_EQ(counter("netmicroscope_exinfo_cache_total", "result", "miss"), 4u);
+  EXPECT_EQ(counter("netmicroscope_exinfo_cache_total", "result", "hit"), 3u);
+}
+
+TEST_F(ExinfoPluginTest, AllowListKeepsOnlyListedDevices) {
+  ExinfoPlugin plugin;
+  Settings settings = baseSettings();
+  settings["EXINFO_ALLOW"] = " AA-BB-CC-00-00-01 , aabbcc000002";
+  ASSERT_EQ(init(plugin, settings), "");
+  const TaRecord r = record(100);
+  RecordSummary s = summaryOf(r);
+  plugin.process(s);
+  ASSERT_EQ(s.extra_points.size(), 1u);
+  EXPECT_EQ(s.extra_points[0].tags,
+            tags("51.5142", "-0.0931", "GB", kLondonFlow, "aa:bb:cc:00:00:01", "1"));
+  EXPECT_EQ(skipped("device_list"), 1u);  // the IPv6 device without a MAC
+  EXPECT_EQ(skipped("no_location"), 1u);  // the phone's 8.8.8.8
+}
+
+TEST_F(ExinfoPluginTest, DenyListWinsOverAllowListAndTakesIpKeys) {
+  ExinfoPlugin plugin;
+  Settings settings = baseSettings();
+  settings["EXINFO_ALLOW"] = "aa:bb:cc:00:00:01,2001:db8::5";
+  settings["EXINFO_DENY"] = "aa:bb:cc:00:00:01";
+  ASSERT_EQ(init(plugin, settings), "");
+  const TaRecord r = record(100);
+  RecordSummary s = summaryOf(r);
+  plugin.process(s);
+  ASSERT_EQ(s.extra_points.size(), 1u);
+  EXPECT_EQ(s.extra_points[0].tags,
+            tags("35.6900", "139.6900", "JP", kJapanFlow, "2001:db8::5", "1"));
+  EXPECT_EQ(skipped("device_list"), 2u);  // the laptop (denied) and the phone (not allowed)
+
+  ExinfoPlugin deny_only;
+  settings.erase("EXINFO_ALLOW");
+  settings["EXINFO_DENY"] = "2001:0db8:0::5";  // any spelling of the address
+  ASSERT_EQ(init(deny_only, settings), "");
+  RecordSummary s2 = summaryOf(r);
+  deny_only.process(s2);
+  ASSERT_EQ(s2.extra_points.size(), 1u);
+  EXPECT_EQ(s2.extra_points[0].tags[4].second, kLondonFlow);
+}
+
+TEST_F(ExinfoPluginTest, BadDeviceListRefusesToStartNamingTheSetting) {
+  ExinfoPlugin plugin;
+  Settings settings = baseSettings();
+  settings["EXINFO_DENY"] = "aa:bb:cc:00:00:01, laptop, 10.0.0.300";
+  const std::string error = init(plugin, settings);
+  EXPECT_EQ(error,
+            "EXINFO_DENY: 'laptop', '10.0.0.300' are neither a MAC (aa:bb:cc:dd:ee:ff) nor an IP "
+            "address");
+}
+
+TEST_F(ExinfoPluginTest, UsesTheDisplayNameAnEarlierPluginSet) {
+  ExinfoPlugin plugin;
+  ASSERT_EQ(init(plugin, baseSettings()), "");
+  const TaRecord r = record(100);
+  RecordSummary s = summaryOf(r);
+  DeviceApplicationSample sample;
+  sample.device = "aa:bb:cc:00:00:01";
+  sample.application = "Unknown";
+  s.samples.push_back(sample);
+  setDeviceName(s, "aa:bb:cc:00:00:01", "Living_room_laptop");
+  plugin.process(s);
+  ASSERT_EQ(s.extra_points.size(), 2u);
+  EXPECT_EQ(s.extra_points[0].tags,
+            tags("51.5142", "-0.0931", "GB", kLondonFlow, "Living_room_laptop", "1"));
+  EXPECT_EQ(s.extra_points[1].tags[5].second, "2001:db8::5");  // unnamed: its key
+}
+
+TEST_F(ExinfoPluginTest, WebServiceCredentialsOnlyWarn) {
+  ExinfoPlugin plugin;
+  Settings settings = baseSettings();
+  settings["MMGEOIP_ID"] = "12345";
+  settings["MMGEOIP_KEY"] = "secret";
+  ASSERT_EQ(init(plugin, settings), "");
+  EXPECT_TRUE(plugin.active());
+}
+
+TEST_F(ExinfoPluginTest, UsesSummaryDeploymentElseContexts) {
+  ExinfoPlugin plugin;
+  ASSERT_EQ(init(plugin, baseSettings()), "");
+  const TaRecord r = record(100);
+  RecordSummary s = summaryOf(r);
+  s.deployment.clear();
+  plugin.process(s);
+  ASSERT_FALSE(s.extra_points.empty());
+  EXPECT_EQ(s.extra_points[0].tags[0], (std::pair<std::string, std::string>("deployment", "ctx")));
+}
+
+TEST_F(ExinfoPluginTest, SummaryWithoutRecordIsCountedAndLeftAlone) {
+  ExinfoPlugin plugin;
+  ASSERT_EQ(init(plugin, baseSettings()), "");
+  RecordSummary s;
+  s.ts_end = 100;
+  plugin.process(s);
+  EXPECT_TRUE(s.extra_points.empty());
+  EXPECT_EQ(counter("netmicroscope_exinfo_summaries_without_record_total"), 1u);
+}
+
+TEST_F(ExinfoPluginTest, MissingCityDatabaseFailsWhenEnabledExplicitly) {
+  const std::string missing = file("nope/GeoLite2-City.mmdb");
+  for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{
+           {"NMD_PLUGINS", "ouimap, exinfo"}, {"MMGEOIP_ENABLE", "true"}}) {
+    ExinfoPlugin plugin;
+    Settings settings = baseSettings();
+    settings["MMGEOIP_CITY_DB"] = missing;
+    settings[key] = value;
+    const std::string error = init(plugin, settings);
+    EXPECT_NE(error.find("MMGEOIP_CITY_DB"), std::string::npos) << key << ": " << error;
+    EXPECT_EQ(error.rfind("MMGEOIP_CITY_DB: GeoIP City database '" + missing + "'", 0), 0u)
+        << key << ": " << error;
+    EXPECT_FALSE(plugin.active());
+  }
+}
+
+TEST_F(ExinfoPluginTest, MissingCityDatabaseInTheDefaultSetLeavesThePluginInactive) {
+  ExinfoPlugin plugin;
+  Settings settings = baseSettings();
+  settings["MMGEOIP_CITY_DB"] = file("nope/GeoLite2-City.mmdb");
+  settings["NMD_PLUGINS"] = "ouimap,exinfo_extra";  // not exinfo
+  ASSERT_EQ(init(plugin, settings), "");
+  EXPECT_FALSE(plugin.active());
+  const TaRecord r = record(100);
+  RecordSummary s = summaryOf(r);
+  plugin.process(s);
+  EXPECT_TRUE(s.extra_points.empty());
+}
+
+TEST_F(ExinfoPluginTest, CorruptCityDatabaseFailsEvenInTheDefaultSet) {
+  // A file that is there but unreadable as a database is an operator mistake, not an absence.
+  ExinfoPlugin plugin;
+  Settings settings = baseSettings();
+  settings["MMGEOIP_CITY_DB"] = file("asn.mmdb");  // swapped settings
+  const std::string error = init(plugin, settings);
+  EXPECT_EQ(error.rfind("MMGEOIP_CITY_DB: ", 0), 0u) << error;
+  EXPECT_NE(error.find("swapped"), std::string::npos) << error;
+}
+
+TEST_F(ExinfoPluginTest, UnreadableAsnDatabaseTheOperatorSetNamesIt) {
+  ExinfoPlugin plugin;
+  Settings settings = baseSettings();
+  settings["MMGEOIP_ASN_DB"] = file("nope/GeoLite2-ASN.mmdb");
+  const std::string error = init(plugin, settings);
+  EXPECT_EQ(error.rfind("MMGEOIP_ASN_DB: ", 0), 0u) << error;
+}
+
+TEST(ExinfoRegistryTest, IsABuiltinPlugin) {
+  bool found = false;
+  for (const BuiltinPlugin& b : builtinPlugins()) {
+    if (b.name == "exinfo") {
+      found = true;
+      std::unique_ptr<Plugin> p = b.create();
+      ASSERT_NE(p, nullptr);
+      EXPECT_EQ(p->name(), "exinfo");
+      EXPECT_EQ(p->priority(), 20);
+    }
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST(ExinfoDeviceListTest, ParsesMacsAndIps) {
+  std::unordered_set<std::string> out;
+  std::string error;
+  ASSERT_TRUE(
+      parseDeviceList("AA:BB:CC:DD:EE:FF,aa-bb-cc-dd-ee-01, 001122334455,,10.0.0.5 ,"
+                      "2001:DB8::1",
+                      out, error))
+      << error;
+  EXPECT_EQ(out, (std::unordered_set<std::string>{"aa:bb:cc:dd:ee:ff", "aa:bb:cc:dd:ee:01",
+                                                  "00:11:22:33:44:55", "10.0.0.5", "2001:db8::1"}));
+  out.clear();
+  EXPECT_FALSE(parseDeviceList("aa:bb:cc-dd:ee:ff", out, error));
+  EXPECT_EQ(error, "'aa:bb:cc-dd:ee:ff' is neither a MAC (aa:bb:cc:dd:ee:ff) nor an IP address");
+  EXPECT_TRUE(parseDeviceList("", out, error));
+  EXPECT_TRUE(out.empty());
+}
+
+}  // namespace
+}  // namespace nm
