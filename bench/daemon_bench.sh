@@ -61,5 +61,13 @@ points=$(curl -s "http://127.0.0.1:$port/query?db=bench" \
   python3 -c 'import json,sys; print(json.load(sys.stdin)["results"][0]["series"][0]["values"][0][1])')
 echo "  (check: $points kbpsdw points in InfluxDB)"
 run "daemon -> InfluxDB, ouimap plugin" NMD_SQLITE_ENABLE=false NMD_PLUGINS=ouimap "${influx[@]}"
+# exinfo needs GeoIP databases: the test suite's (few blocks, so most lookups miss the tree, which
+# still costs the full lookup); skipped without the Perl writer.
+if perl -MMaxMind::DB::Writer::Tree -e 1 2>/dev/null; then
+  mkdir -p "$work/mmdb"
+  perl tests/unit/plugins/exinfo/write_test_mmdb.pl "$work/mmdb" >/dev/null
+  run "daemon -> InfluxDB, ouimap + exinfo" NMD_SQLITE_ENABLE=false NMD_PLUGINS=ouimap,exinfo \
+    "MMGEOIP_CITY_DB=$work/mmdb/city.mmdb" "MMGEOIP_ASN_DB=$work/mmdb/asn.mmdb" "${influx[@]}"
+fi
 run "daemon -> SQLite store" NMD_SQLITE_ENABLE=true NMD_PLUGINS=none
 run "daemon -> SQLite store + InfluxDB" NMD_SQLITE_ENABLE=true NMD_PLUGINS=none "${influx[@]}"

@@ -317,10 +317,14 @@ void ExinfoPlugin::process(RecordSummary& summary) {
       counters_->skipped_not_public->add();
       continue;
     }
-    const std::string key = deviceKey(e);
-    if (!deviceWanted(key)) {
-      counters_->skipped_denied->add();
-      continue;
+    // The key text costs an allocation: built only when a list needs it or a point is made.
+    std::string key;
+    if (!allow_.empty() || !deny_.empty()) {
+      key = deviceKey(e);
+      if (!deviceWanted(key)) {
+        counters_->skipped_denied->add();
+        continue;
+      }
     }
     if (hits_.size() >= kMaxTrackedFlows) {
       hits_.clear();
@@ -330,6 +334,9 @@ void ExinfoPlugin::process(RecordSummary& summary) {
     if (!location) {
       counters_->skipped_no_location->add();
       continue;
+    }
+    if (key.empty()) {
+      key = deviceKey(e);
     }
     auto name = names.find(key);
     ExtraPoint p;
