@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <charconv>
+#include "core/hex.h"
 
 namespace nm {
 
@@ -172,6 +173,33 @@ const char* knownIpProtoName(uint8_t proto) {
 std::string ipProtoName(uint8_t proto) {
   const char* name = knownIpProtoName(proto);
   return name != nullptr ? name : std::to_string(proto);
+}
+
+bool parseMacAddr(std::string_view text, MacAddr& out) {
+  const bool separated = text.size() == 17;
+  if (!separated && text.size() != 12) {
+    return false;
+  }
+  const char sep = separated ? text[2] : '\0';
+  if (separated && sep != ':' && sep != '-') {
+    return false;
+  }
+  const size_t stride = separated ? 3 : 2;
+  MacAddr mac;
+  for (size_t i = 0; i < 6; ++i) {
+    const size_t at = i * stride;
+    if (separated && i > 0 && text[at - 1] != sep) {
+      return false;
+    }
+    const int h = hexDigitValue(text[at]);
+    const int l = hexDigitValue(text[at + 1]);
+    if (h < 0 || l < 0) {
+      return false;
+    }
+    mac.bytes[i] = static_cast<uint8_t>(h * 16 + l);
+  }
+  out = mac;
+  return true;
 }
 
 }  // namespace nm

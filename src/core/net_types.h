@@ -31,6 +31,9 @@ struct MacAddr {
   auto operator<=>(const MacAddr&) const = default;
 };
 
+// "aa:bb:cc:dd:ee:ff", "AA-BB-CC-DD-EE-FF" (either case) or 12 hex digits; false otherwise.
+bool parseMacAddr(std::string_view text, MacAddr& out);
+
 // An IPv4 or IPv6 address. IPv4 is stored in the first 4 bytes (network order), the rest zero.
 struct IpAddr {
   std::array<uint8_t, 16> bytes{};

@@ -81,45 +81,6 @@ bool listedInPlugins(std::string_view plugins) {
   return false;
 }
 
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
-// "aa:bb:cc:dd:ee:ff", "AA-BB-CC-DD-EE-FF" or "aabbccddeeff".
-bool parseMac(std::string_view text, MacAddr& out) {
-  const bool separated = text.size() == 17;
-  if (!separated && text.size() != 12) {
-    return false;
-  }
-  const char sep = separated ? text[2] : '\0';
-  if (separated && sep != ':' && sep != '-') {
-    return false;
-  }
-  const size_t stride = separated ? 3 : 2;
-  for (size_t i = 0; i < 6; ++i) {
-    const size_t at = i * stride;
-    if (separated && i > 0 && text[at - 1] != sep) {
-      return false;
-    }
-    const int h = hexValue(text[at]);
-    const int l = hexValue(text[at + 1]);
-    if (h < 0 || l < 0) {
-      return false;
-    }
-    out.bytes[i] = static_cast<uint8_t>(h * 16 + l);
-  }
-  return true;
-}
-
 std::string deviceKey(const TaFlowEntry& e) {
   return e.has_hw_addr ? e.hw_addr.toString() : e.device.toString();
 }
@@ -139,7 +100,7 @@ bool parseDeviceList(std::string_view text, std::unordered_set<std::string>& out
     if (!item.empty()) {
       MacAddr mac;
       IpAddr ip;
-      if (parseMac(item, mac)) {
+      if (parseMacAddr(item, mac)) {
         out.insert(mac.toString());
       } else if (IpAddr::parse(item, ip)) {
         out.insert(ip.toString());

@@ -158,42 +158,6 @@ bool fileExists(const std::string& path) {
 
 }  // namespace
 
-bool parseMacAddr(std::string_view text, MacAddr& out) {
-  MacAddr mac;
-  if (text.size() == 12) {
-    for (size_t i = 0; i < 6; ++i) {
-      int hi = hexDigitValue(text[2 * i]);
-      int lo = hexDigitValue(text[2 * i + 1]);
-      if (hi < 0 || lo < 0) {
-        return false;
-      }
-      mac.bytes[i] = static_cast<uint8_t>(hi << 4 | lo);
-    }
-    out = mac;
-    return true;
-  }
-  if (text.size() != 17) {
-    return false;
-  }
-  const char sep = text[2];
-  if (sep != ':' && sep != '-') {
-    return false;
-  }
-  for (size_t i = 0; i < 6; ++i) {
-    if (i > 0 && text[3 * i - 1] != sep) {
-      return false;
-    }
-    int hi = hexDigitValue(text[3 * i]);
-    int lo = hexDigitValue(text[3 * i + 1]);
-    if (hi < 0 || lo < 0) {
-      return false;
-    }
-    mac.bytes[i] = static_cast<uint8_t>(hi << 4 | lo);
-  }
-  out = mac;
-  return true;
-}
-
 std::string originalDeviceName(std::string_view vendor, const MacAddr& mac) {
   std::string s;
   s.reserve(vendor.size() + 3);

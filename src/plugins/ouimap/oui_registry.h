@@ -26,10 +26,6 @@ namespace nm {
 
 inline constexpr std::string_view kDefaultIeeeDataDir = "/usr/share/ieee-data";
 
-// Parses a MAC in the forms people and tools write: "74:d0:2b:00:00:01", "74-D0-2B-00-00-01"
-// or "74d02b000001" (any case). false on anything else (no partial matches, no spaces).
-bool parseMacAddr(std::string_view text, MacAddr& out);
-
 // The original daemon's device name for a MAC whose vendor (MA-L owner) is `vendor`, byte for
 // byte, so InfluxDB series it wrote continue. The steps, in order (each a Python str.replace, so
 // non-overlapping and left to right, NOT a regex):
