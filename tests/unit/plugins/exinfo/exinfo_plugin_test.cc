@@ -15,6 +15,8 @@
 #include "daemon/sink.h"
 #include "plugins/registry.h"
 
+#include "mmdb_fixture.h"
+
 namespace nm {
 namespace {
 
@@ -95,62 +97,9 @@ void expectPoint(const ExtraPoint& p, const Tags& expected_tags, int64_t ts_ns) 
   EXPECT_EQ(p.ts_ns, ts_ns);
 }
 
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string tmpl = std::string(base != nullptr ? base : "/tmp") + "/nm-exinfo-plugin-XXXXXX";
-    if (mkdtemp(tmpl.data()) != nullptr) {
-      path_ = tmpl;
-    }
-  }
-  ~TempDir() {
-    if (!path_.empty()) {
-      std::error_code ec;
-      fs::remove_all(path_, ec);
-    }
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
 // Databases written by write_test_mmdb.pl once per test binary run (as geoip_test.cc does).
-class ExinfoPluginTest : public ::testing::Test {
+class ExinfoPluginTest : public test::GeneratedMmdbTest {
  protected:
-  static void SetUpTestSuite() {
-    dir_ = new TempDir();
-    if (std::system("perl -MMaxMind::DB::Writer::Tree -e 1 >/dev/null 2>&1") != 0) {
-      skip_reason_ =
-          "MaxMind::DB::Writer::Tree is not installed (apt-get install "
-          "libmaxmind-db-writer-perl): the generated-database tests cannot run";
-      std::cerr << "*** SKIPPING ExinfoPluginTest: " << skip_reason_ << "\n";
-      return;
-    }
-    if (dir_->path().empty()) {
-      setup_error_ = "mkdtemp failed";
-      return;
-    }
-    const std::string cmd =
-        std::string("perl '") + NM_EXINFO_MMDB_WRITER + "' '" + dir_->path() + "'";
-    if (std::system(cmd.c_str()) != 0) {
-      setup_error_ = "write_test_mmdb.pl failed: " + cmd;
-    }
-  }
-  static void TearDownTestSuite() {
-    delete dir_;
-    dir_ = nullptr;
-  }
-  void SetUp() override {
-    if (!skip_reason_.empty()) {
-      GTEST_SKIP() << skip_reason_;
-    }
-    ASSERT_TRUE(setup_error_.empty()) << setup_error_;
-  }
-
-  static std::string file(const char* name) { return dir_->path() + "/" + name; }
-
   Settings baseSettings() const {
     return {{"MMGEOIP_CITY_DB", file("city.mmdb")}, {"MMGEOIP_ASN_DB", file("asn.mmdb")}};
   }
@@ -176,14 +125,7 @@ class ExinfoPluginTest : public ::testing::Test {
 
   MetricsRegistry metrics_;
   Settings settings_;
-  static TempDir* dir_;
-  static std::string skip_reason_;
-  static std::string setup_error_;
 };
-
-TempDir* ExinfoPluginTest::dir_ = nullptr;
-std::string ExinfoPluginTest::skip_reason_;
-std::string ExinfoPluginTest::setup_error_;
 
 TEST_F(ExinfoPluginTest, EmitsGeometricPointsForPublicLocatedPeers) {
   ExinfoPlugin plugin;

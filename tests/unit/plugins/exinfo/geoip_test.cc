@@ -18,6 +18,8 @@
 #include <thread>
 #include <vector>
 
+#include "mmdb_fixture.h"
+
 namespace nm {
 namespace {
 
@@ -39,28 +41,6 @@ uint64_t lookups(MetricsRegistry& m, const char* result) {
   return counterValue(m, "netmicroscope_exinfo_geoip_lookups_total", "result", result);
 }
 
-// A fresh directory under TMPDIR, removed with the object.
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string tmpl = std::string(base != nullptr ? base : "/tmp") + "/nm-exinfo-XXXXXX";
-    if (mkdtemp(tmpl.data()) != nullptr) {
-      path_ = tmpl;
-    }
-  }
-  ~TempDir() {
-    if (!path_.empty()) {
-      std::error_code ec;
-      fs::remove_all(path_, ec);
-    }
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
 void writeFile(const std::string& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary);
   out << bytes;
@@ -72,40 +52,8 @@ std::string readFile(const std::string& path) {
 }
 
 // Files written by write_test_mmdb.pl once per test binary run.
-class GeoIpTest : public ::testing::Test {
+class GeoIpTest : public test::GeneratedMmdbTest {
  protected:
-  static void SetUpTestSuite() {
-    dir_ = new TempDir();
-    if (std::system("perl -MMaxMind::DB::Writer::Tree -e 1 >/dev/null 2>&1") != 0) {
-      skip_reason_ =
-          "MaxMind::DB::Writer::Tree is not installed (apt-get install "
-          "libmaxmind-db-writer-perl): the generated-database tests cannot run";
-      std::cerr << "*** SKIPPING GeoIpTest: " << skip_reason_ << "\n";
-      return;
-    }
-    if (dir_->path().empty()) {
-      setup_error_ = "mkdtemp failed";
-      return;
-    }
-    const std::string cmd =
-        std::string("perl '") + NM_EXINFO_MMDB_WRITER + "' '" + dir_->path() + "'";
-    if (std::system(cmd.c_str()) != 0) {
-      setup_error_ = "write_test_mmdb.pl failed: " + cmd;
-    }
-  }
-  static void TearDownTestSuite() {
-    delete dir_;
-    dir_ = nullptr;
-  }
-  void SetUp() override {
-    if (!skip_reason_.empty()) {
-      GTEST_SKIP() << skip_reason_;
-    }
-    ASSERT_TRUE(setup_error_.empty()) << setup_error_;
-  }
-
-  static std::string file(const char* name) { return dir_->path() + "/" + name; }
-
   std::unique_ptr<GeoIpDatabases> openOk(const GeoIpPaths& paths) {
     std::string error;
     auto db = GeoIpDatabases::open(paths, metrics_, error);
@@ -129,15 +77,8 @@ class GeoIpTest : public ::testing::Test {
     EXPECT_EQ(g.accuracy_radius_km, std::optional<uint16_t>(10));
   }
 
-  static TempDir* dir_;
-  static std::string skip_reason_;
-  static std::string setup_error_;
   MetricsRegistry metrics_;
 };
-
-TempDir* GeoIpTest::dir_ = nullptr;
-std::string GeoIpTest::skip_reason_;
-std::string GeoIpTest::setup_error_;
 
 TEST_F(GeoIpTest, CityRecordInsideBlock) {
   auto db = openOk({file("city.mmdb"), ""});
@@ -437,7 +378,7 @@ TEST_F(GeoIpTest, CorruptSearchTreeFailsLookupsNotTheProcess) {
 // These need no generated database.
 
 TEST(GeoIpOpen, MissingCityFileNamesPathAndReason) {
-  TempDir dir;
+  test::TempDir dir;
   ASSERT_FALSE(dir.path().empty());
   const std::string missing = dir.path() + "/GeoLite2-City.mmdb";
   MetricsRegistry metrics;
@@ -449,7 +390,7 @@ TEST(GeoIpOpen, MissingCityFileNamesPathAndReason) {
 }
 
 TEST(GeoIpOpen, BothMissingReportsBoth) {
-  TempDir dir;
+  test::TempDir dir;
   ASSERT_FALSE(dir.path().empty());
   MetricsRegistry metrics;
   std::string error;
@@ -461,7 +402,7 @@ TEST(GeoIpOpen, BothMissingReportsBoth) {
 }
 
 TEST(GeoIpOpen, RandomBytesAreRejectedWithPath) {
-  TempDir dir;
+  test::TempDir dir;
   ASSERT_FALSE(dir.path().empty());
   const std::string path = dir.path() + "/random.mmdb";
   std::mt19937 rng(20240501);
@@ -478,7 +419,7 @@ TEST(GeoIpOpen, RandomBytesAreRejectedWithPath) {
 }
 
 TEST(GeoIpOpen, EmptyFileIsRejectedWithPath) {
-  TempDir dir;
+  test::TempDir dir;
   ASSERT_FALSE(dir.path().empty());
   const std::string path = dir.path() + "/empty.mmdb";
   writeFile(path, "");
