@@ -457,9 +457,9 @@ bool InfluxSink::deliver(const influx::SpoolBatch& batch) {
     size_t end;
   };
   // A stack: the earlier half of a split is on top, so lines still go out in spool order.
-  std::vector<Range> todo{{0, batch.lines()}};
-  while (!todo.empty()) {
-    const Range r = todo.back();
+  std::vector<Range> ranges{{0, batch.lines()}};
+  while (!ranges.empty()) {
+    const Range r = ranges.back();
     const size_t from = r.begin == 0 ? 0 : batch.line_ends[r.begin - 1];
     const size_t to = batch.line_ends[r.end - 1];
     const size_t count = r.end - r.begin;
@@ -467,7 +467,7 @@ bool InfluxSink::deliver(const influx::SpoolBatch& batch) {
     if (outcome == Outcome::kStopped) {
       return false;
     }
-    todo.pop_back();
+    ranges.pop_back();
     if (outcome == Outcome::kTooLarge) {
       if (count == 1) {
         spdlog::error("influxdb: a single {}-byte line is too large for the server; skipped",
@@ -475,8 +475,8 @@ bool InfluxSink::deliver(const influx::SpoolBatch& batch) {
         metrics_.rejected_lines->add(1);
       } else {
         const size_t mid = r.begin + count / 2;
-        todo.push_back({mid, r.end});
-        todo.push_back({r.begin, mid});
+        ranges.push_back({mid, r.end});
+        ranges.push_back({r.begin, mid});
       }
     }
   }
