@@ -13,9 +13,10 @@
 namespace nm::cli {
 
 struct LoadedPlugins {
-  PluginSet set;
-  std::vector<std::unique_ptr<PluginState>> states;
+  // Declared before `set`: destroyed after it, since plugins save state in finish().
   std::shared_ptr<void> store;  // keeps the state store's connection alive
+  std::vector<std::unique_ptr<PluginState>> states;
+  PluginSet set;
 };
 
 // Adds the plugins to `pipeline` in run order. false with every problem in `error`.

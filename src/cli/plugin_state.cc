@@ -44,4 +44,14 @@ bool StorePluginState::erase(std::string_view key) {
   return true;
 }
 
+bool StorePluginState::scan(std::string_view prefix,
+                            const std::function<bool(std::string_view, std::string_view)>& fn) {
+  std::string error;
+  if (!store_->scan(ns_, prefix, fn, error)) {
+    report(error);
+    return false;
+  }
+  return true;
+}
+
 }  // namespace nm::cli

@@ -18,6 +18,8 @@ class StorePluginState final : public PluginState {
   std::optional<std::string> get(std::string_view key) override;
   bool put(std::string_view key, std::string_view value) override;
   bool erase(std::string_view key) override;
+  bool scan(std::string_view prefix,
+            const std::function<bool(std::string_view, std::string_view)>& fn) override;
 
  private:
   void report(const std::string& error);

@@ -13,6 +13,7 @@
 // does slow work (DNS, disk) does it on its own threads and lets the results join later
 // summaries; process() must not block.
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -34,6 +35,11 @@ class PluginState {
   virtual std::optional<std::string> get(std::string_view key) = 0;
   virtual bool put(std::string_view key, std::string_view value) = 0;
   virtual bool erase(std::string_view key) = 0;
+  // Calls fn(key, value) for every key starting with `prefix`, in key order, until fn returns
+  // false. false when the state could not be read.
+  virtual bool scan(
+      std::string_view prefix,
+      const std::function<bool(std::string_view key, std::string_view value)>& fn) = 0;
 };
 
 struct PluginContext {

@@ -86,6 +86,31 @@ bool StoreState::erase(std::string_view ns, std::string_view key, std::string& e
                  [&](sqlite::Statement& st) { st.bind(1, ns).bind(2, key); });
 }
 
+bool StoreState::scan(std::string_view ns, std::string_view prefix,
+                      const std::function<bool(std::string_view, std::string_view)>& fn,
+                      std::string& error) const {
+  // substr() rather than LIKE: keys may hold '%' and '_'; the primary key orders the rows.
+  sqlite::Statement st(db_,
+                       "SELECT key, value FROM kv WHERE namespace = ?1 AND "
+                       "substr(key, 1, length(?2)) = ?2 ORDER BY key",
+                       error);
+  if (!st.valid()) {
+    return false;
+  }
+  st.bind(1, ns).bind(2, prefix);
+  int rc;
+  while ((rc = st.step()) == SQLITE_ROW) {
+    if (!fn(st.columnText(0), st.columnText(1))) {
+      return true;
+    }
+  }
+  if (rc != SQLITE_DONE) {
+    error = sqlite3_errmsg(db_);
+    return false;
+  }
+  return true;
+}
+
 bool StoreState::setDeviceName(std::string_view deployment, std::string_view key,
                                std::string_view name, std::string& error) {
   return runOnce(db_,

@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,6 +32,11 @@ class StoreState {
   std::optional<std::string> get(std::string_view ns, std::string_view key,
                                  std::string& error) const;
   bool erase(std::string_view ns, std::string_view key, std::string& error);
+  // Calls fn(key, value) for the keys of `ns` starting with `prefix`, in key order, until fn
+  // returns false; false with `error` when the table could not be read.
+  bool scan(std::string_view ns, std::string_view prefix,
+            const std::function<bool(std::string_view key, std::string_view value)>& fn,
+            std::string& error) const;
 
   // Names a device (devices.name, what StoreReader reports as device_name). A device named
   // before its first sample is created with first_seen = INT64_MAX and last_seen = INT64_MIN

@@ -14,47 +14,18 @@
 #include "daemon/pipeline.h"
 #include "plugins/c_abi/netmicroscope_plugin.h"
 #include "plugins/registry.h"
+#include "support/map_plugin_state.h"
 #include "support/recording_sink.h"
+#include "support/ta_line.h"
 
 namespace nm {
 namespace {
 
 using test::RecordingSink;
 
-class MapState final : public PluginState {
- public:
-  std::optional<std::string> get(std::string_view key) override {
-    auto it = kv.find(std::string(key));
-    return it == kv.end() ? std::nullopt : std::optional<std::string>(it->second);
-  }
-  bool put(std::string_view key, std::string_view value) override {
-    kv[std::string(key)] = std::string(value);
-    return true;
-  }
-  bool erase(std::string_view key) override {
-    kv.erase(std::string(key));
-    return true;
-  }
-  std::map<std::string, std::string> kv;
-};
+using MapState = test::MapPluginState;
 
-// One TA line: every device talks to one application.
-std::string taLine(int64_t ts_end, const std::vector<std::pair<std::string, std::string>>& pairs) {
-  std::string data;
-  int port = 40000;
-  for (const auto& [ip, meta] : pairs) {
-    if (!data.empty()) {
-      data += ",";
-    }
-    const std::string p = std::to_string(port++);
-    data += R"({"Meta":")" + meta + R"(","Device":")" + ip + R"(","HwAddr":"","Flow":"f)" + p +
-            R"(","Domain":"","Proto":"tcp","LPort":")" + p +
-            R"(","SIP":"8.8.8.8","SPort":"443","KbpsUp":0.5,"KbpsDw":1.5,"PpsUp":1,"PpsDw":2,)"
-            R"("BytesUp":100,"BytesDw":900,"PktsUp":3,"PktsDw":4})";
-  }
-  return R"({"Info":{"TsStart":)" + std::to_string(ts_end - 5) + R"(,"TsEnd":)" +
-         std::to_string(ts_end) + R"(},"TrafficData":{"Data":[)" + data + "]}}";
-}
+using test::taLine;
 
 // Whether `path` is still mapped in this process (RTLD_NOLOAD never loads it).
 bool isLoaded(const char* path) {

@@ -448,6 +448,38 @@ TEST(StoreState, KvAndDeviceNamesBesideARunningSink) {
   EXPECT_EQ(c.scalar("SELECT value FROM kv WHERE namespace = 'store' AND key = 'max_ts'"), 105);
 }
 
+TEST(StoreState, ScanReturnsOneNamespacesPrefixInKeyOrder) {
+  Fixture f;
+  std::string error;
+  auto state = StoreState::open(f.path, 1000, error);
+  ASSERT_NE(state, nullptr) << error;
+  // '%' and '_' are literal in prefixes (no LIKE patterns).
+  for (const char* key : {"rdns/9.9.9.9", "rdns/1.1.1.1", "rdnsx", "hits", "rdns%/a", "rd_s/b"}) {
+    ASSERT_TRUE(state->put("exinfo", key, std::string("v:") + key, 1, error)) << error;
+  }
+  ASSERT_TRUE(state->put("other", "rdns/2.2.2.2", "no", 1, error)) << error;
+  std::vector<std::pair<std::string, std::string>> seen;
+  const auto collect = [&](std::string_view k, std::string_view v) {
+    seen.emplace_back(k, v);
+    return true;
+  };
+  ASSERT_TRUE(state->scan("exinfo", "rdns/", collect, error)) << error;
+  EXPECT_EQ(seen, (std::vector<std::pair<std::string, std::string>>{
+                      {"rdns/1.1.1.1", "v:rdns/1.1.1.1"}, {"rdns/9.9.9.9", "v:rdns/9.9.9.9"}}));
+  seen.clear();
+  ASSERT_TRUE(state->scan("exinfo", "rd_", collect, error)) << error;
+  EXPECT_EQ(seen.size(), 1u);
+  seen.clear();
+  ASSERT_TRUE(state->scan(
+      "exinfo", "",
+      [&](std::string_view k, std::string_view v) {
+        seen.emplace_back(k, v);
+        return seen.size() < 2;  // stops when told
+      },
+      error));
+  EXPECT_EQ(seen.size(), 2u);
+}
+
 TEST(StoreReader, ApplicationsAndSpanMatchInputs) {
   Fixture f;
   auto sink = openSink(f.options(), f.metrics);
