@@ -2,7 +2,7 @@
 # Builds the libFuzzer targets with clang + ASan/UBSan in build-fuzz/ and fuzzes each for a
 # bounded time. Usage: fuzz/run.sh [SECONDS_PER_TARGET] [TARGET...]  (default 60 s; all targets:
 # fuzz_decode fuzz_tls_sni fuzz_http_host fuzz_dns fuzz_quic fuzz_signatures fuzz_certificate
-# fuzz_ta_parser).
+# fuzz_ta_parser fuzz_rdns_answer).
 # Exits non-zero when a fuzzer finds
 # a crash, a sanitizer report, a broken invariant or a hang; the input is in build-fuzz/artifacts/.
 set -euo pipefail
@@ -11,7 +11,7 @@ seconds="${1:-60}"
 shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(fuzz_decode fuzz_tls_sni fuzz_http_host fuzz_dns fuzz_quic
-  fuzz_signatures fuzz_certificate fuzz_ta_parser)
+  fuzz_signatures fuzz_certificate fuzz_ta_parser fuzz_rdns_answer)
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${root}/build-fuzz"
 artifacts="${build}/artifacts"
