@@ -66,8 +66,20 @@ run "daemon -> InfluxDB, ouimap plugin" NMD_SQLITE_ENABLE=false NMD_PLUGINS=ouim
 if perl -MMaxMind::DB::Writer::Tree -e 1 2>/dev/null; then
   mkdir -p "$work/mmdb"
   perl tests/unit/plugins/exinfo/write_test_mmdb.pl "$work/mmdb" >/dev/null
+  geo=("MMGEOIP_CITY_DB=$work/mmdb/city.mmdb" "MMGEOIP_ASN_DB=$work/mmdb/asn.mmdb")
   run "daemon -> InfluxDB, ouimap + exinfo" NMD_SQLITE_ENABLE=false NMD_PLUGINS=ouimap,exinfo \
-    "MMGEOIP_CITY_DB=$work/mmdb/city.mmdb" "MMGEOIP_ASN_DB=$work/mmdb/asn.mmdb" "${influx[@]}"
+    "${geo[@]}" EXINFO_RDNS=off "${influx[@]}"
+  # Reverse DNS of every remote address, answered (NXDOMAIN) by a dnsmasq on loopback.
+  if [ -x /usr/sbin/dnsmasq ]; then
+    dns_port=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    /usr/sbin/dnsmasq --keep-in-foreground --port="$dns_port" --listen-address=127.0.0.1 \
+      --bind-interfaces --no-resolv --no-hosts --conf-file=/dev/null --pid-file= \
+      --local=/in-addr.arpa/ --local=/ip6.arpa/ --log-facility=/dev/null &
+    dns_pid=$!
+    run "daemon -> InfluxDB, ouimap + exinfo + rDNS" NMD_SQLITE_ENABLE=false \
+      NMD_PLUGINS=ouimap,exinfo "${geo[@]}" "EXINFO_RDNS_SERVERS=127.0.0.1:$dns_port" "${influx[@]}"
+    kill "$dns_pid"
+  fi
 fi
 run "daemon -> SQLite store" NMD_SQLITE_ENABLE=true NMD_PLUGINS=none
 run "daemon -> SQLite store + InfluxDB" NMD_SQLITE_ENABLE=true NMD_PLUGINS=none "${influx[@]}"

@@ -1,5 +1,6 @@
 // `netmicroscope lookup MAC|IP`: what the plugins know — vendor and device name for a MAC;
-// address scope, GeoIP and ASN for an IP — for auditing names and locations on dashboards.
+// address scope, reverse DNS, GeoIP and ASN for an IP — for auditing names and locations on
+// dashboards.
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -12,6 +13,7 @@
 #include "daemon/env_config.h"
 #include "plugins/exinfo/address_scope.h"
 #include "plugins/exinfo/geoip.h"
+#include "plugins/exinfo/rdns_resolver.h"
 #include "plugins/ouimap/ouimap_plugin.h"
 
 namespace nm::cli {
@@ -21,7 +23,38 @@ struct LookupOptions {
   std::string what;
   std::string env_file;
   bool json = false;
+  bool rdns = true;
 };
+
+// The PTR answer for `ip` from EXINFO_RDNS_SERVERS (else the system's resolvers), as exinfo
+// would get it; text for people and a JSON value.
+struct HostLookup {
+  std::string text;
+  nlohmann::ordered_json json;
+};
+
+HostLookup lookupHost(const IpAddr& ip, const ConfigResult& cr) {
+  RdnsOptions options;
+  if (auto it = cr.settings.find("EXINFO_RDNS_SERVERS"); it != cr.settings.end()) {
+    options.servers = it->second;
+  }
+  std::string error;
+  const std::optional<RdnsAnswer> a = RdnsResolver::resolveNow(ip, options, error);
+  if (!a) {
+    return {fmt::format("(not asked: {})", error), {{"status", "error"}, {"error", error}}};
+  }
+  switch (a->status) {
+    case RdnsStatus::kName:
+      return {fmt::format("{} (TTL {} s)", a->name, a->ttl_s),
+              {{"status", "name"}, {"name", a->name}, {"ttl_s", a->ttl_s}}};
+    case RdnsStatus::kNoName:
+      return {fmt::format("(no name; TTL {} s)", a->ttl_s),
+              {{"status", "no_name"}, {"ttl_s", a->ttl_s}}};
+    case RdnsStatus::kFailed:
+      break;
+  }
+  return {fmt::format("(failed: {})", a->error), {{"status", "failed"}, {"error", a->error}}};
+}
 
 int lookupMac(const MacAddr& mac, const ConfigResult& cr, const LookupOptions& o) {
   MetricsRegistry metrics;
@@ -80,8 +113,19 @@ int lookupIp(const IpAddr& ip, const ConfigResult& cr, const LookupOptions& o) {
       geo_note = "not in the database";
     }
   }
+  std::optional<HostLookup> host;
+  auto rdns_setting = cr.settings.find("EXINFO_RDNS");
+  const bool rdns_off = rdns_setting != cr.settings.end() &&
+                        (rdns_setting->second == "off" || rdns_setting->second == "false" ||
+                         rdns_setting->second == "0" || rdns_setting->second == "no");
+  if (o.rdns && !rdns_off) {
+    host = lookupHost(ip, cr);
+  }
   if (o.json) {
     nlohmann::ordered_json j = {{"ip", ip.toString()}, {"scope", addressScopeName(scope)}};
+    if (host) {
+      j["rdns"] = host->json;
+    }
     if (geo) {
       j["city"] = geo->city;
       j["region"] = geo->region;
@@ -100,6 +144,9 @@ int lookupIp(const IpAddr& ip, const ConfigResult& cr, const LookupOptions& o) {
   }
   fmt::print("ip           {}\n", ip.toString());
   fmt::print("scope        {}\n", addressScopeName(scope));
+  if (host) {
+    fmt::print("rdns         {}\n", host->text);
+  }
   if (!geo) {
     fmt::print("geoip        {}\n", geo_note);
     return 0;
@@ -140,10 +187,13 @@ Runner addLookupCommand(CLI::App& app) {
   auto opts = std::make_shared<LookupOptions>();
   CLI::App* cmd = app.add_subcommand("lookup",
                                      "What the plugins know about a MAC (vendor, device name) or "
-                                     "an IP (scope, GeoIP, ASN)");
+                                     "an IP (scope, reverse DNS, GeoIP, ASN)");
   cmd->add_option("address", opts->what, "MAC or IP address")->required();
   cmd->add_option("--env", opts->env_file, "The .env file (OUIMAP_*, MMGEOIP_* settings)");
   cmd->add_flag("--json", opts->json, "One JSON object");
+  cmd->add_flag("!--no-rdns", opts->rdns,
+                "Do not ask DNS for the IP's name (asked of EXINFO_RDNS_SERVERS, else the "
+                "system's resolvers, unless EXINFO_RDNS=off)");
   return [opts] { return runLookup(*opts); };
 }
 

@@ -1,7 +1,7 @@
 #pragma once
-// exinfo: where the remote ends of a device's flows are, as the original daemon's exinfo plugin
-// wrote them: one InfluxDB `geometric` point per flow and record whose remote address is public
-// and has a location in the local City database (GeoIP only; reverse DNS is not done yet).
+// exinfo: who is at the other end of a device's flows. As the original daemon's exinfo plugin,
+// one InfluxDB `geometric` point per flow and record whose remote address is public and has a
+// location in the local City database; beyond it, the AS and the remote's reverse DNS name.
 //
 // Settings (PluginContext::settings):
 //   MMGEOIP_CITY_DB   City .mmdb (default /var/lib/GeoIP/GeoLite2-City.mmdb); required.
@@ -10,6 +10,9 @@
 //   EXINFO_ALLOW      comma-separated device keys (MACs in any usual form, or IPs for devices
 //                     without a MAC): when non-empty, only these devices are enriched.
 //   EXINFO_DENY       the same; never enriched, even when allowed.
+//   EXINFO_RDNS       reverse DNS of remote addresses: on (default) | off.
+//   EXINFO_RDNS_SERVERS  "ip[:port],..." (default: the system's resolvers).
+//   EXINFO_RDNS_QPS   new PTR queries per second at most (default 20).
 //
 // Enablement: the plugin is "explicitly enabled" when NMD_PLUGINS lists `exinfo` or
 // MMGEOIP_ENABLE is true. Then a missing City database refuses to start (the error names
@@ -20,15 +23,22 @@
 // Point, per entry (TaFlowEntry) of the record: measurement `geometric`, tags deployment, lat,
 // lng (formatCoordinate, 4 decimals), country (ISO code, may be empty), connid (the flow id, 32
 // hex digits), device (the device's display name when a plugin set one, else its key), hits
-// (records this flow has been enriched in so far, counting this one); field metric = 1.0
-// (double); timestamp TsEnd in ns.
+// (records this flow has been enriched in so far, counting this one); fields metric = 1.0
+// (double, the original's only field), then when known asn (integer), as_org (string) and host
+// (the PTR name, string). Fields, not tags: they add no series, so the original's dashboards see
+// the same series as before. Timestamp TsEnd in ns.
 //
-// Lookups are in-process reads of memory-mapped files (about 2 µs), so process() does them
-// inline; no thread, no queue. Results are cached per address (LRU, kMaxCachedAddresses).
+// GeoIP/ASN lookups are in-process reads of memory-mapped files (about 2 µs, cheaper than a
+// store read), so process() does them inline. Reverse DNS is not: an RdnsResolver thread asks
+// (rate-limited); answers join the points of later records once they arrive, and are kept for
+// their TTL in memory and in the plugin's state (the SQLite store, `rdns/<ip>` keys), so a
+// restart does not ask again. The per-flow `hits` counters are saved there at finish() and
+// restored by init(), so a restart continues them.
 //
 // Threading: init(), process() and finish() from the daemon's ingest thread only.
 
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <memory>
 #include <optional>
@@ -36,10 +46,12 @@
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include "core/metrics.h"
 #include "core/net_types.h"
 #include "plugins/exinfo/geoip.h"
+#include "plugins/exinfo/rdns_resolver.h"
 #include "plugins/plugin.h"
 
 namespace nm {
@@ -50,11 +62,17 @@ class ExinfoPlugin : public Plugin {
  public:
   static constexpr int kPriority = 20;  // after ouimap (10), so device names are set
   static constexpr size_t kMaxCachedAddresses = 100'000;
-  // The per-flow hit counters are dropped whole at this size (flows end; a full reset only
-  // restarts `hits` at 1 for the flows still alive).
+  // At this many per-flow hit counters, those of flows not seen for kHitsKeepSeconds are
+  // dropped; when that is not enough, all are (which only restarts `hits` at 1).
   static constexpr size_t kMaxTrackedFlows = 1 << 18;
 
+  // Wall-clock seconds since the epoch: DNS TTLs run in real time, not packet time.
+  using Clock = std::function<int64_t()>;
+  // Flows not seen for this long (packet time) are not saved at finish().
+  static constexpr int64_t kHitsKeepSeconds = 600;
+
   ExinfoPlugin();
+  explicit ExinfoPlugin(Clock clock);
   ~ExinfoPlugin() override;
 
   std::string_view name() const override { return "exinfo"; }
@@ -65,6 +83,8 @@ class ExinfoPlugin : public Plugin {
   // Appends the record's `geometric` points to summary.extra_points. Needs summary.record; a
   // summary without one is left alone.
   void process(RecordSummary& summary) override;
+  // Stops the resolver and saves the live flows' hit counters into the plugin state.
+  void finish() override;
 
   // false when init() left the plugin inactive (default set, no City database).
   bool active() const { return databases_ != nullptr; }
@@ -75,6 +95,16 @@ class ExinfoPlugin : public Plugin {
     std::string lat;  // formatCoordinate text
     std::string lng;
     std::string country;
+  };
+  enum class HostState : uint8_t { kUnknown, kPending, kKnown };
+  // What is known of one remote address.
+  struct Endpoint {
+    std::optional<Location> location;
+    std::optional<uint32_t> asn;
+    std::string as_org;
+    std::string host;          // PTR name; empty: none (yet)
+    int64_t host_expires = 0;  // Clock seconds
+    HostState host_state = HostState::kUnknown;
   };
   struct IpHash {
     size_t operator()(const IpAddr& ip) const;
@@ -87,10 +117,22 @@ class ExinfoPlugin : public Plugin {
   struct FlowHash {
     size_t operator()(const FlowId& f) const;
   };
-  using CacheList = std::list<std::pair<IpAddr, std::optional<Location>>>;
+  struct FlowHits {
+    uint64_t hits = 0;
+    int64_t last_ts = 0;  // TsEnd of the last record with the flow
+  };
+  using CacheList = std::list<std::pair<IpAddr, Endpoint>>;
 
-  // The location of `ip` (nullopt: none), from the cache or the databases.
-  const std::optional<Location>& locate(const IpAddr& ip);
+  // What is known of `ip`, from the cache or the databases (and the rDNS state).
+  Endpoint& endpoint(const IpAddr& ip);
+  // Asks for ip's PTR when it is unknown or expired (at `now`, Clock seconds) and not pending.
+  void wantHost(const IpAddr& ip, Endpoint& e, int64_t now);
+  // Applies the resolver's answers to the cache and the plugin state.
+  void applyAnswers();
+  bool startResolver(const PluginContext& context, std::vector<std::string>& errors);
+  // Loads saved PTR answers (into the cache) and hit counters from the plugin state.
+  void loadState();
+  void forgetOldFlows(int64_t now_ts);
   bool deviceWanted(const std::string& key) const;
 
   std::string deployment_;
@@ -99,7 +141,12 @@ class ExinfoPlugin : public Plugin {
   std::unordered_set<std::string> deny_;
   CacheList lru_;  // most recently used first
   std::unordered_map<IpAddr, CacheList::iterator, IpHash> cache_;
-  std::unordered_map<FlowId, uint64_t, FlowHash> hits_;
+  std::unordered_map<FlowId, FlowHits, FlowHash> hits_;
+  int64_t newest_ts_ = 0;
+  Clock clock_;
+  PluginState* state_ = nullptr;
+  std::unique_ptr<RdnsResolver> resolver_;
+  std::vector<RdnsAnswer> answers_;  // drain() buffer, reused
   std::unique_ptr<Counters> counters_;
 };
 

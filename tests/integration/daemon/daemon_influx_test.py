@@ -13,8 +13,10 @@ import gzip
 import http.server
 import json
 import os
+import re
 import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -22,12 +24,13 @@ import tempfile
 import threading
 import time
 import urllib.parse
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nmd_reference as ref  # noqa: E402
 
-from e2e_support import (FAILURES, ROOT, Influx, check, compare, conclude, wait_for,  # noqa: E402
-                         write_env)
+from e2e_support import (FAILURES, ROOT, Dnsmasq, Influx, check, compare, conclude,  # noqa: E402
+                         wait_for, write_env)
 
 DEPLOYMENT = "lab 1,a=b"
 
@@ -151,7 +154,7 @@ def scenario_exinfo(bin_, workdir, influx):
         f.write("\n".join(lines) + "\n")
     env, _ = base_env(workdir, "exinfo", influx.port, db, NMD_PLUGINS="ouimap,exinfo",
                       MMGEOIP_CITY_DB=os.path.join(mmdb, "city.mmdb"),
-                      MMGEOIP_ASN_DB=os.path.join(mmdb, "asn.mmdb"))
+                      MMGEOIP_ASN_DB=os.path.join(mmdb, "asn.mmdb"), EXINFO_RDNS="off")
     text = open(env).read().replace('NMD_PLUGINS="none"\n', "")
     open(env, "w").write(text)
     rc = subprocess.run([bin_, "daemon", "--env", env, "--ta-file", ta, "--once"],
@@ -163,11 +166,101 @@ def scenario_exinfo(bin_, workdir, influx):
         for row in series["values"]:
             rows.append(dict(zip(series["columns"], row)))
     got = sorted((r["time"], r["deployment"], r["lat"], r["lng"], r["country"], r["connid"],
-                  r["device"], r["hits"], r["metric"]) for r in rows)
+                  r["device"], r["hits"], r["metric"], r["asn"], r.get("host")) for r in rows)
     want = [(ts * 10**9, DEPLOYMENT, "51.5142", "-0.0931", "GB", f"{41000:032x}",
-             "ASUSTek_COMPUTER_INC_01", hits, 1) for ts, hits in
+             "ASUSTek_COMPUTER_INC_01", hits, 1, 20712, None) for ts, hits in
             ((1_700_000_005, "1"), (1_700_000_010, "2"))]
     check(got == want, f"exinfo: geometric points {got} == {want}")
+    scenario_exinfo_rdns(bin_, workdir, influx, mmdb, london)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def metric_value(port, line_prefix):
+    try:
+        body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read()
+    except OSError:
+        return 0
+    for line in body.decode().splitlines():
+        if line.startswith(line_prefix + " "):
+            return float(line.split()[-1])
+    return 0
+
+
+def scenario_exinfo_rdns(bin_, workdir, influx, mmdb, london):
+    """Reverse DNS from a real DNS server (dnsmasq on loopback): the name joins the geometric
+    points of the records after its answer, as the field `host`; restarted without the server,
+    the daemon names the flow from its SQLite store at once and continues its `hits`."""
+    if not os.access(Dnsmasq.BINARY, os.X_OK):
+        print("SKIP exinfo reverse DNS scenario: apt-get install dnsmasq-base")
+        return
+    db = "exinfo_rdns"
+    influx.query(db, f"CREATE DATABASE {db}")
+    tadir = os.path.join(workdir, "rdns_ta")
+    os.makedirs(tadir)
+    ta = os.path.join(tadir, "tmp.ta.1")
+    dns = Dnsmasq(["--ptr-record=160.69.2.81.in-addr.arpa,lon.example.net"])
+
+    def run_daemon(tag):
+        env, state = base_env(workdir, tag, influx.port, db, NMD_PLUGINS="ouimap,exinfo",
+                              MMGEOIP_CITY_DB=os.path.join(mmdb, "city.mmdb"),
+                              MMGEOIP_ASN_DB=os.path.join(mmdb, "asn.mmdb"),
+                              EXINFO_RDNS_SERVERS=dns.server, NMD_TA_GLOB=ta,
+                              NMD_SQLITE_ENABLE="true",
+                              NMD_SQLITE_PATH=os.path.join(workdir, "rdns.db"),
+                              NMD_STATE_DIR=os.path.join(workdir, "rdns_state"),
+                              NMD_METRICS_LISTEN=f"127.0.0.1:{free_port()}")
+        text = open(env).read().replace('NMD_PLUGINS="none"\n', "")
+        open(env, "w").write(text)
+        port = int(re.search(r'NMD_METRICS_LISTEN="127\.0\.0\.1:(\d+)"', text).group(1))
+        return start_daemon(bin_, env), port
+
+    def geometric():
+        res = influx.query(db, 'SELECT time, hits, host, asn, as_org FROM "geometric"')
+        series = res["results"][0].get("series", [])
+        return [tuple(row[1:]) for s in series for row in s["values"]]
+
+    d, port = run_daemon("rdns1")
+    try:
+        append_lines(ta, [ref.record_line(1_700_000_005, [london])])
+        wait_for(lambda: metric_value(port, 'netmicroscope_rdns_answers_total{status="name"}') >= 1,
+                 30, "the PTR answer")
+        append_lines(ta, [ref.record_line(1_700_000_010, [london])])
+        wait_for(lambda: len(geometric()) >= 2, 30, "two geometric points")
+    finally:
+        d.send_signal(signal.SIGTERM)
+        rc = d.wait(timeout=60)
+    check(rc == 0, f"exinfo rdns: daemon stops cleanly on SIGTERM (rc {rc})")
+    org = "Andrews & Arnold Ltd"
+    want = [("1", None, 20712, org), ("2", "lon.example.net", 20712, org)]
+    check(geometric() == want, f"exinfo rdns: name joins the later point {geometric()} == {want}")
+
+    dns.stop()  # only the store can name it now
+    d, port = run_daemon("rdns2")
+    try:
+        append_lines(ta, [ref.record_line(1_700_000_015, [london])])
+        wait_for(lambda: len(geometric()) >= 3, 30, "the third geometric point")
+    finally:
+        d.send_signal(signal.SIGTERM)
+        rc = d.wait(timeout=60)
+    want.append(("3", "lon.example.net", 20712, org))
+    check(geometric() == want,
+          f"exinfo rdns: after a restart, name and hits from the store {geometric()} == {want}")
+    # The same points in the SQLite store (for our own dashboard), and the saved answer.
+    with sqlite3.connect(os.path.join(workdir, "rdns.db")) as c:
+        stored = [(json.loads(t)["hits"], json.loads(f).get("host"), json.loads(f)["asn"],
+                   json.loads(f)["as_org"])
+                  for t, f in c.execute("SELECT tags, fields FROM points WHERE "
+                                        "measurement = 'geometric' ORDER BY ts")]
+        saved = c.execute("SELECT value FROM kv WHERE namespace = 'plugin.exinfo' AND "
+                          "key = 'rdns/81.2.69.160'").fetchall()
+    check(stored == want, f"exinfo rdns: the store holds the same points {stored} == {want}")
+    check(len(saved) == 1 and saved[0][0].endswith(" lon.example.net"),
+          f"exinfo rdns: the answer is saved in the store's kv table {saved}")
 
 
 def start_daemon(bin_, env):

@@ -3,6 +3,7 @@
 import json
 import os
 import shutil
+import socket
 import subprocess
 import time
 import urllib.parse
@@ -111,3 +112,50 @@ def conclude(workdir):
         print("work directory kept:", workdir)
     print(f"{len(FAILURES)} failure(s)")
     return 1 if FAILURES else 0
+
+
+class Dnsmasq:
+    """Debian's dnsmasq on 127.0.0.1 at a free port, answering only the given records (reverse
+    zones local: any other PTR question gets NXDOMAIN)."""
+
+    BINARY = "/usr/sbin/dnsmasq"
+
+    def __init__(self, records, ttl=300):
+        self.proc = None
+        for _ in range(5):
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                s.bind(("127.0.0.1", 0))
+                self.port = s.getsockname()[1]
+            self.proc = subprocess.Popen(
+                [self.BINARY, "--keep-in-foreground", f"--port={self.port}",
+                 "--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv", "--no-hosts",
+                 "--conf-file=/dev/null", "--pid-file=", "--local=/in-addr.arpa/",
+                 "--local=/ip6.arpa/", f"--local-ttl={ttl}", "--log-facility=/dev/null",
+                 *records], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            if wait_for(self._answers, 10, "dnsmasq"):
+                return
+            self.stop()
+        raise RuntimeError("dnsmasq did not start")
+
+    def _answers(self):
+        if self.proc.poll() is not None:
+            return False
+        query = bytes.fromhex("123401000001000000000000") + b"".join(
+            bytes([len(label)]) + label.encode() for label in "1.0.0.127.in-addr.arpa".split(".")
+        ) + bytes.fromhex("00000c0001")
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(0.2)
+            s.sendto(query, ("127.0.0.1", self.port))
+            try:
+                return len(s.recv(512)) >= 12
+            except OSError:
+                return False
+
+    @property
+    def server(self):
+        return f"127.0.0.1:{self.port}"
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)

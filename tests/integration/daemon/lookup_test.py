@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """`netmicroscope lookup`: MAC → vendor and the original's device name from this machine's IEEE
-registries; IP → scope, GeoIP and ASN from MaxMind-format databases the test writes with known
-answers (Debian's libmaxmind-db-writer-perl). Exit 77 when the Perl writer is missing (the MAC
-part still runs first)."""
+registries; IP → scope, reverse DNS from a real DNS server (dnsmasq on loopback), GeoIP and ASN
+from MaxMind-format databases the test writes with known answers (Debian's
+libmaxmind-db-writer-perl). Exit 77 when the Perl writer is missing (the rest runs first)."""
 
 import argparse
 import json
@@ -12,13 +12,49 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e_support import ROOT, check, conclude  # noqa: E402
+from e2e_support import ROOT, Dnsmasq, check, conclude  # noqa: E402
+
+# No query leaves the machine: reverse DNS off unless a test names its server.
+BASE_ENV = {"EXINFO_RDNS": "off"}
 
 
-def lookup(bin_, what, env=None):
-    r = subprocess.run([bin_, "lookup", what, "--json"], capture_output=True, text=True,
-                       env=dict(os.environ, **(env or {})))
+def lookup(bin_, what, env=None, *flags, json_out=True):
+    r = subprocess.run([bin_, "lookup", what, *(["--json"] if json_out else []), *flags],
+                       capture_output=True, text=True,
+                       env={**os.environ, **BASE_ENV, **(env or {})})
+    if not json_out:
+        return r.returncode, r.stdout
     return r.returncode, (json.loads(r.stdout) if r.returncode == 0 and r.stdout else r.stderr)
+
+
+def check_rdns(bin_):
+    if not os.access(Dnsmasq.BINARY, os.X_OK):
+        print("SKIP (reverse DNS part): apt-get install dnsmasq-base")
+        return
+    dns = Dnsmasq(["--ptr-record=160.69.2.81.in-addr.arpa,lon.example.net",
+                   "--host-record=v6.example.net,2001:db8::7"], ttl=300)
+    try:
+        env = {"EXINFO_RDNS": "on", "EXINFO_RDNS_SERVERS": dns.server}
+        rc, out = lookup(bin_, "81.2.69.160", env)
+        check(rc == 0 and out.get("rdns") == {"status": "name", "name": "lon.example.net",
+                                              "ttl_s": 300}, f"81.2.69.160 PTR: {out}")
+        rc, out = lookup(bin_, "2001:db8::7", env)
+        check(rc == 0 and out.get("rdns", {}).get("name") == "v6.example.net",
+              f"2001:db8::7 PTR: {out}")
+        rc, out = lookup(bin_, "192.0.2.55", env)
+        check(rc == 0 and out.get("rdns", {}).get("status") == "no_name",
+              f"192.0.2.55 has no name (NXDOMAIN): {out}")
+        rc, out = lookup(bin_, "81.2.69.160", env, "--no-rdns")
+        check(rc == 0 and "rdns" not in out, f"--no-rdns asks nothing: {out}")
+        rc, text = lookup(bin_, "81.2.69.160", env, json_out=False)
+        check(rc == 0 and "rdns         lon.example.net (TTL 300 s)\n" in text,
+              f"text output shows the name: {text!r}")
+    finally:
+        dns.stop()
+    # The server gone: a failure says so, and the command still answers the rest.
+    rc, out = lookup(bin_, "81.2.69.160", env)
+    check(rc == 0 and out.get("rdns", {}).get("status") == "failed" and out.get("scope") == "public",
+          f"no DNS server: failed, the rest answered: {out}")
 
 
 def main():
@@ -42,6 +78,7 @@ def main():
     check(rc == 0 and out["scope"] == "unique_local", f"fd00::1 is unique-local: {out}")
     rc, out = lookup(args.bin, "not-an-address")
     check(rc == 2, "a bad address is refused")
+    check_rdns(args.bin)
 
     writer = os.path.join(ROOT, "tests", "unit", "plugins", "exinfo", "write_test_mmdb.pl")
     if subprocess.run(["perl", "-MMaxMind::DB::Writer::Tree", "-e", "1"],

@@ -4,16 +4,20 @@
 #include <stdlib.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <map>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include "daemon/sink.h"
 #include "plugins/registry.h"
+#include "support/dnsmasq.h"
+#include "support/map_plugin_state.h"
 
 #include "mmdb_fixture.h"
 
@@ -87,28 +91,51 @@ Tags tags(const char* lat, const char* lng, const char* country, const char* con
 constexpr const char* kLondonFlow = "0000000000000001000000000000000a";
 constexpr const char* kJapanFlow = "0000000000000004000000000000000d";
 
-void expectPoint(const ExtraPoint& p, const Tags& expected_tags, int64_t ts_ns) {
+using Fields = std::vector<std::pair<std::string, ExtraPoint::FieldValue>>;
+
+// London's AS in asn.mmdb; the Japanese block has none.
+const Fields kLondonFields = {
+    {"metric", 1.0}, {"asn", int64_t{20712}}, {"as_org", std::string("Andrews & Arnold Ltd")}};
+const Fields kJapanFields = {{"metric", 1.0}};
+
+Fields withHost(Fields f, const char* host) {
+  f.emplace_back("host", std::string(host));
+  return f;
+}
+
+void expectPoint(const ExtraPoint& p, const Tags& expected_tags, const Fields& fields,
+                 int64_t ts_ns) {
   EXPECT_EQ(p.measurement, "geometric");
   EXPECT_EQ(p.tags, expected_tags);
-  ASSERT_EQ(p.fields.size(), 1u);
-  EXPECT_EQ(p.fields[0].first, "metric");
-  ASSERT_TRUE(std::holds_alternative<double>(p.fields[0].second));
-  EXPECT_EQ(std::get<double>(p.fields[0].second), 1.0);
+  EXPECT_EQ(p.fields, fields);
   EXPECT_EQ(p.ts_ns, ts_ns);
+}
+
+// The `host` field of a point, "" without one.
+std::string hostOf(const ExtraPoint& p) {
+  for (const auto& [k, v] : p.fields) {
+    if (k == "host") {
+      return std::get<std::string>(v);
+    }
+  }
+  return "";
 }
 
 // Databases written by write_test_mmdb.pl once per test binary run (as geoip_test.cc does).
 class ExinfoPluginTest : public test::GeneratedMmdbTest {
  protected:
   Settings baseSettings() const {
-    return {{"MMGEOIP_CITY_DB", file("city.mmdb")}, {"MMGEOIP_ASN_DB", file("asn.mmdb")}};
+    // No reverse DNS unless a test gives it its own server: unit tests send no queries out.
+    return {{"MMGEOIP_CITY_DB", file("city.mmdb")},
+            {"MMGEOIP_ASN_DB", file("asn.mmdb")},
+            {"EXINFO_RDNS", "off"}};
   }
 
   // init() with `settings`; returns the error ("" on success).
-  std::string init(ExinfoPlugin& plugin, const Settings& settings) {
+  std::string init(ExinfoPlugin& plugin, const Settings& settings, PluginState* state = nullptr) {
     settings_ = settings;
     std::string error;
-    const bool ok = plugin.init(PluginContext{settings_, metrics_, nullptr, "ctx"}, error);
+    const bool ok = plugin.init(PluginContext{settings_, metrics_, state, "ctx"}, error);
     EXPECT_EQ(ok, error.empty()) << error;
     return error;
   }
@@ -140,9 +167,10 @@ TEST_F(ExinfoPluginTest, EmitsGeometricPointsForPublicLocatedPeers) {
   ASSERT_EQ(s.extra_points.size(), 2u);
   const int64_t ts = 1700000000LL * 1'000'000'000LL;
   expectPoint(s.extra_points[0],
-              tags("51.5142", "-0.0931", "GB", kLondonFlow, "aa:bb:cc:00:00:01", "1"), ts);
+              tags("51.5142", "-0.0931", "GB", kLondonFlow, "aa:bb:cc:00:00:01", "1"),
+              kLondonFields, ts);
   expectPoint(s.extra_points[1], tags("35.6900", "139.6900", "JP", kJapanFlow, "2001:db8::5", "1"),
-              ts);
+              kJapanFields, ts);
 
   EXPECT_EQ(counter("netmicroscope_exinfo_points_total"), 2u);
   EXPECT_EQ(skipped("not_public"), 1u);
@@ -326,6 +354,159 @@ TEST_F(ExinfoPluginTest, UnreadableAsnDatabaseTheOperatorSetNamesIt) {
   settings["MMGEOIP_ASN_DB"] = file("nope/GeoLite2-ASN.mmdb");
   const std::string error = init(plugin, settings);
   EXPECT_EQ(error.rfind("MMGEOIP_ASN_DB: ", 0), 0u) << error;
+}
+
+// Reverse DNS against a real server: dnsmasq on loopback knows London's PTR; the Japanese
+// address gets NXDOMAIN.
+class ExinfoRdnsTest : public ExinfoPluginTest {
+ protected:
+  void SetUp() override {
+    ExinfoPluginTest::SetUp();
+    if (IsSkipped()) {
+      return;
+    }
+    if (!test::Dnsmasq::available()) {
+      GTEST_SKIP() << "dnsmasq (Debian dnsmasq-base) is not installed: no reverse DNS tests";
+    }
+    std::string error;
+    ASSERT_TRUE(dns_.start({"--ptr-record=160.69.2.81.in-addr.arpa,lon.example.net"}, 300, error))
+        << error;
+  }
+
+  Settings rdnsSettings() const {
+    Settings s = baseSettings();
+    s["EXINFO_RDNS"] = "on";
+    s["EXINFO_RDNS_SERVERS"] = dns_.server();
+    return s;
+  }
+
+  // Processes copies of `r` (TsEnd advancing) until the London point has a host, or 10 s pass;
+  // returns the summaries processed.
+  std::vector<RecordSummary> processUntilHost(ExinfoPlugin& plugin, const TaRecord& r) {
+    std::vector<RecordSummary> out;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < deadline) {
+      out.push_back(summaryOf(r));
+      out.back().ts_end = r.ts_end + 5 * static_cast<int64_t>(out.size() - 1);
+      plugin.process(out.back());
+      if (!out.back().extra_points.empty() && !hostOf(out.back().extra_points[0]).empty()) {
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return out;
+  }
+
+  test::Dnsmasq dns_;
+};
+
+TEST_F(ExinfoRdnsTest, NamesJoinLaterPointsAndAreSavedWithTheirTtl) {
+  int64_t now = 1'000'000;
+  ExinfoPlugin plugin([&] { return now; });
+  test::MapPluginState state;
+  ASSERT_EQ(init(plugin, rdnsSettings(), &state), "");
+  const TaRecord r = record(100);
+  const std::vector<RecordSummary> runs = processUntilHost(plugin, r);
+  ASSERT_GE(runs.size(), 2u) << "the first record cannot have waited for DNS";
+  // The first record went out without names; once the answer arrived, points carry it.
+  EXPECT_EQ(runs.front().extra_points[0].fields, kLondonFields);
+  const RecordSummary& last = runs.back();
+  ASSERT_EQ(last.extra_points.size(), 2u);
+  expectPoint(last.extra_points[0],
+              tags("51.5142", "-0.0931", "GB", kLondonFlow, "aa:bb:cc:00:00:01",
+                   std::to_string(runs.size()).c_str()),
+              withHost(kLondonFields, "lon.example.net"), last.ts_end * 1'000'000'000LL);
+  // One query per public address (London, 8.8.8.8 without a location, Japan), however many
+  // records showed it while it was in flight.
+  EXPECT_EQ(counter("netmicroscope_exinfo_rdns_requests_total", "result", "queued"), 3u);
+  EXPECT_EQ(state.kv.at("rdns/81.2.69.160"), "1000300 lon.example.net");
+  // NXDOMAIN without an SOA: no name, kept for the resolver's default negative TTL (1 h); the
+  // answer may still be on its way.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!state.kv.contains("rdns/2001:218::1") && std::chrono::steady_clock::now() < deadline) {
+    RecordSummary s = summaryOf(r);
+    plugin.process(s);
+    EXPECT_EQ(hostOf(s.extra_points[1]), "");
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(state.kv["rdns/2001:218::1"], "1003600 ");
+}
+
+TEST_F(ExinfoRdnsTest, SavedAnswersAndHitsSurviveARestart) {
+  int64_t now = 1'000'000;
+  test::MapPluginState state;
+  const TaRecord r = record(100);
+  {
+    ExinfoPlugin plugin([&] { return now; });
+    ASSERT_EQ(init(plugin, rdnsSettings(), &state), "");
+    processUntilHost(plugin, r);
+    plugin.finish();
+  }
+  ASSERT_TRUE(state.kv.contains("hits"));
+  const uint64_t queued = counter("netmicroscope_exinfo_rdns_requests_total", "result", "queued");
+  // The restarted plugin names London at once and continues the flows' hits, without asking
+  // DNS for London again; the server is gone, so an answer could only come from the state.
+  dns_.stop();
+  ExinfoPlugin restarted([&] { return now + 10; });
+  ASSERT_EQ(init(restarted, rdnsSettings(), &state), "");
+  TaRecord next = record(400);  // within kHitsKeepSeconds of the last record
+  RecordSummary s = summaryOf(next);
+  restarted.process(s);
+  ASSERT_EQ(s.extra_points.size(), 2u);
+  EXPECT_EQ(hostOf(s.extra_points[0]), "lon.example.net");
+  const std::string london_hits = s.extra_points[0].tags[6].second;
+  EXPECT_GT(std::stoi(london_hits), 2) << "hits restarted instead of continuing";
+  EXPECT_EQ(s.extra_points[1].tags[6].second, london_hits);  // both flows were in every record
+  // London is not asked again; the Japanese address only when its negative answer had not
+  // arrived before finish().
+  EXPECT_LE(counter("netmicroscope_exinfo_rdns_requests_total", "result", "queued"), queued + 1);
+  EXPECT_EQ(counter("netmicroscope_exinfo_state_errors_total"), 0u);
+}
+
+TEST_F(ExinfoRdnsTest, ExpiredAnswerIsServedUntilItsRefreshArrives) {
+  int64_t now = 5'000'000;
+  test::MapPluginState state;
+  state.kv["rdns/81.2.69.160"] = "4999000 old.example.net";  // expired 1000 s ago
+  state.kv["rdns/192.0.2.99"] = "100 gone.example.net";      // expired weeks ago: forgotten
+  state.kv["rdns/not-an-ip"] = "1 x";                        // unreadable: counted, removed
+  state.kv["hits"] = "1 a 41 100\nbad line\n";
+  ExinfoPlugin plugin([&] { return now; });
+  ASSERT_EQ(init(plugin, rdnsSettings(), &state), "");
+  EXPECT_FALSE(state.kv.contains("rdns/192.0.2.99"));
+  EXPECT_FALSE(state.kv.contains("rdns/not-an-ip"));
+  EXPECT_EQ(counter("netmicroscope_exinfo_state_errors_total"), 2u);
+  const TaRecord r = record(105);
+  RecordSummary first = summaryOf(r);
+  plugin.process(first);
+  EXPECT_EQ(hostOf(first.extra_points[0]), "old.example.net");
+  EXPECT_EQ(first.extra_points[0].tags[6].second, "42");
+  // The refresh was asked for at once; the old name is served until it arrives.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  std::string host = hostOf(first.extra_points[0]);
+  while (host != "lon.example.net" && std::chrono::steady_clock::now() < deadline) {
+    RecordSummary s = summaryOf(r);
+    plugin.process(s);
+    host = hostOf(s.extra_points[0]);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(host, "lon.example.net");
+  EXPECT_EQ(state.kv.at("rdns/81.2.69.160"), "5000300 lon.example.net");
+}
+
+TEST_F(ExinfoPluginTest, BadReverseDnsSettingsNameTheSetting) {
+  for (const auto& [key, value] :
+       std::vector<std::pair<std::string, std::string>>{{"EXINFO_RDNS", "sometimes"},
+                                                        {"EXINFO_RDNS_QPS", "0"},
+                                                        {"EXINFO_RDNS_QPS", "fast"},
+                                                        {"EXINFO_RDNS_SERVERS", "not a server"}}) {
+    ExinfoPlugin plugin;
+    Settings settings = baseSettings();
+    settings["EXINFO_RDNS"] = "on";
+    settings[key] = value;
+    const std::string error = init(plugin, settings);
+    EXPECT_EQ(error.rfind(key + ": ", 0), 0u) << key << "=" << value << ": " << error;
+    EXPECT_FALSE(plugin.active());
+  }
 }
 
 TEST(ExinfoRegistryTest, IsABuiltinPlugin) {
