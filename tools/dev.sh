@@ -13,7 +13,7 @@ PACKAGES=(
   libpcap-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libssl-dev libndpi-dev
   libtomlplusplus-dev libsqlite3-dev libcurl4-openssl-dev zlib1g-dev libcpp-httplib-dev
   librabbitmq-dev libsimdjson-dev libmaxminddb-dev libmaxmind-db-writer-perl ieee-data
-  libc-ares-dev dnsmasq-base
+  libc-ares-dev dnsmasq-base openssl
   libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev time
   tshark tcpreplay tcpdump iproute2 clang libclang-rt-14-dev libndpi-bin
   influxdb rabbitmq-server

@@ -5,6 +5,7 @@
 #   influxdb.sh restart DIR   stop, then start on the same ports with the same data
 # INFLUXDB_AUTH=true in the environment turns authentication on (then create the first admin
 # user through /query, which InfluxDB allows without credentials while no user exists).
+# INFLUXDB_TLS_CERT and INFLUXDB_TLS_KEY (PEM files) serve HTTPS instead of HTTP.
 # Files in DIR: influxd.conf, influxd.log, influxd.pid, http.port, bind.port, meta/ data/ wal/.
 set -euo pipefail
 
@@ -21,11 +22,15 @@ port_in_use() {
   fi
 }
 
-# true when /ping answers 204 (curl if present, else bash's /dev/tcp).
+scheme=http
+if [[ -n "${INFLUXDB_TLS_CERT:-}" ]]; then scheme=https; fi
+
+# true when /ping answers 204 (curl if present, else bash's /dev/tcp; HTTPS needs curl).
 ping_ok() {
   if command -v curl >/dev/null; then
-    curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$1/ping" 2>/dev/null |
-      grep -q '^204$'
+    # -k: this only asks whether it is up; the tests check certificates.
+    curl -k -s -o /dev/null -w '%{http_code}' --max-time 1 "$scheme://127.0.0.1:$1/ping" \
+      2>/dev/null | grep -q '^204$'
   else
     timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1 && printf 'GET /ping HTTP/1.0\\r\\n\\r\\n' >&3 &&
       head -n 1 <&3 | grep -q ' 204 '" 2>/dev/null
@@ -75,6 +80,9 @@ bind-address = "127.0.0.1:$(cat "$dir/bind.port")"
   enabled = true
   bind-address = "127.0.0.1:$(cat "$dir/http.port")"
   auth-enabled = ${INFLUXDB_AUTH:-false}
+  https-enabled = $([[ $scheme == https ]] && echo true || echo false)
+  https-certificate = "${INFLUXDB_TLS_CERT:-}"
+  https-private-key = "${INFLUXDB_TLS_KEY:-}"
   log-enabled = false
   flux-enabled = false
 

@@ -2,9 +2,11 @@
 """End to end: TA files -> `netmicroscope daemon` -> a real InfluxDB 1.6 (and a recording v2
 server), compared value by value with nmd_reference (the original's rules, written again here).
 
-Scenarios: --once ingest; InfluxDB stopped mid-stream and restarted; the daemon SIGKILLed and
-restarted (nothing lost, nothing double-counted, in InfluxDB and in the SQLite store); the v2
-write API against a recording HTTP server (no v2 server exists in Debian 12).
+Scenarios: --once ingest; authentication; ouimap names; exinfo points with reverse DNS from
+dnsmasq; InfluxDB stopped mid-stream and restarted; the daemon SIGKILLed and restarted (nothing
+lost, nothing double-counted, in InfluxDB and in the SQLite store); HTTPS with a lab CA (refused,
+spooled, then delivered); the v2 write API against a recording HTTP server (no v2 server exists
+in Debian 12).
 Exit 77 (ctest skip) when influxd is missing.
 """
 
@@ -30,7 +32,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nmd_reference as ref  # noqa: E402
 
 from e2e_support import (FAILURES, ROOT, Dnsmasq, Influx, check, compare, conclude,  # noqa: E402
-                         wait_for, write_env)
+                         make_tls_files, wait_for, write_env)
 
 DEPLOYMENT = "lab 1,a=b"
 
@@ -361,6 +363,67 @@ def scenario_sigkill(bin_, workdir, influx):
           f"{sum(1 for k in want if got.get(k) != want[k])} differ (none double-counted)")
 
 
+def scenario_tls(bin_, workdir, _influx):
+    """HTTPS to an InfluxDB with a certificate from a lab CA: with INFLUXDB_CA_FILE every point
+    arrives; without it the certificate is refused, nothing is written and nothing is lost (the
+    points wait in the spool and arrive once the daemon is restarted with the CA);
+    INFLUXDB_VERIFY_TLS=false delivers without checking."""
+    tls_dir = os.path.join(workdir, "tls")
+    os.makedirs(tls_dir)
+    cert, key, ca = make_tls_files(tls_dir)
+    influx = Influx(workdir, "influxd-tls", tls=(cert, key, ca))
+    try:
+        db = "tlsdb"
+        influx.query("", f"CREATE DATABASE {db}")
+        lines = ref.synthetic_lines(40, seed=91)
+        expected = ref.points(ref.parse_lines(lines), DEPLOYMENT)
+        ta = os.path.join(workdir, "tls.ta")
+        with open(ta, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        https = dict(INFLUXDB_SCHEME="https", INFLUXDB_HOST="127.0.0.1")
+
+        # Not trusted: the system's CAs do not know the lab CA.
+        port = free_port()
+        env, _ = base_env(workdir, "tls_untrusted", influx.port, db, **https,
+                          NMD_TA_GLOB=ta, NMD_METRICS_LISTEN=f"127.0.0.1:{port}",
+                          NMD_STATE_DIR=os.path.join(workdir, "tls_state"))
+        d = start_daemon(bin_, env)
+        try:
+            refused = wait_for(lambda: metric_value(
+                port, 'netmicroscope_influx_requests_total{class="none"}') >= 1, 30,
+                "a refused HTTPS write")
+        finally:
+            d.send_signal(signal.SIGTERM)
+            rc = d.wait(timeout=60)
+        check(refused and rc == 0 and influx.count(db) == 0,
+              f"tls: an untrusted certificate is refused, nothing written (rc {rc}, "
+              f"{influx.count(db)} points)")
+
+        # Restarted with the CA: the spooled points arrive, each once.
+        env, _ = base_env(workdir, "tls_trusted", influx.port, db, **https, INFLUXDB_CA_FILE=ca,
+                          NMD_TA_GLOB=ta, NMD_STATE_DIR=os.path.join(workdir, "tls_state"))
+        d = start_daemon(bin_, env)
+        try:
+            wait_for(lambda: influx.count(db) >= len(expected), 60, "the spooled points")
+        finally:
+            d.send_signal(signal.SIGTERM)
+            rc = d.wait(timeout=60)
+        check(rc == 0, f"tls: daemon with INFLUXDB_CA_FILE stops cleanly (rc {rc})")
+        compare(expected, influx.points(db), "tls: spooled while refused, delivered with the CA")
+
+        # No verification at all: delivered too (a second database, a fresh state).
+        db2 = "tlsdb_noverify"
+        influx.query("", f"CREATE DATABASE {db2}")
+        env, _ = base_env(workdir, "tls_noverify", influx.port, db2, **https,
+                          INFLUXDB_VERIFY_TLS="false")
+        rc = subprocess.run([bin_, "daemon", "--env", env, "--ta-file", ta, "--once"],
+                            capture_output=True, text=True)
+        check(rc.returncode == 0, f"tls: INFLUXDB_VERIFY_TLS=false exits 0 ({rc.returncode})")
+        compare(expected, influx.points(db2), "tls: INFLUXDB_VERIFY_TLS=false delivers")
+    finally:
+        influx.stop()
+
+
 class Recorder(http.server.BaseHTTPRequestHandler):
     requests = []
 
@@ -426,7 +489,8 @@ def main():
         try:
             for name, fn in (("once", scenario_once), ("auth", scenario_auth),
                              ("ouimap", scenario_ouimap), ("exinfo", scenario_exinfo),
-                             ("outage", scenario_outage), ("sigkill", scenario_sigkill)):
+                             ("outage", scenario_outage), ("sigkill", scenario_sigkill),
+                             ("tls", scenario_tls)):
                 if not args.only or args.only == name:
                     fn(args.bin, workdir, influx)
         finally:

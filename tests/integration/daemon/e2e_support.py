@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import time
 import urllib.parse
@@ -33,12 +34,17 @@ def wait_for(pred, timeout, what):
 
 
 class Influx:
-    def __init__(self, workdir, name="influxd", auth=False):
-        """auth: authentication on, with an admin user admin/admin-pw for the test's queries."""
+    def __init__(self, workdir, name="influxd", auth=False, tls=None):
+        """auth: authentication on, with an admin user admin/admin-pw for the test's queries.
+        tls: (certificate, key, CA) PEM paths: HTTPS, and the test's queries trust the CA."""
         self.dir = os.path.join(workdir, name)
         self.creds = {}
+        self.scheme = "https" if tls else "http"
+        self.ssl = ssl.create_default_context(cafile=tls[2]) if tls else None
         os.makedirs(self.dir, exist_ok=True)
         env = dict(os.environ, INFLUXDB_AUTH="true" if auth else "false")
+        if tls:
+            env.update(INFLUXDB_TLS_CERT=tls[0], INFLUXDB_TLS_KEY=tls[1])
         out = subprocess.run(["bash", INFLUX_SH, "start", self.dir], check=True, env=env,
                              capture_output=True, text=True).stdout.split()
         self.port = int(out[-1])
@@ -53,11 +59,11 @@ class Influx:
         subprocess.run(["bash", INFLUX_SH, "restart", self.dir], check=True, capture_output=True)
 
     def query(self, db, q):
-        url = f"http://127.0.0.1:{self.port}/query?" + urllib.parse.urlencode(
+        url = f"{self.scheme}://127.0.0.1:{self.port}/query?" + urllib.parse.urlencode(
             {"db": db, "q": q, "epoch": "ns", **self.creds})
         method = "GET" if q.upper().startswith("SELECT") else "POST"
         req = urllib.request.Request(url, method=method)
-        with urllib.request.urlopen(req, timeout=30) as r:
+        with urllib.request.urlopen(req, timeout=30, context=self.ssl) as r:
             return json.loads(r.read())
 
     def points(self, db):
@@ -159,3 +165,24 @@ class Dnsmasq:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(timeout=10)
+
+
+def make_tls_files(directory):
+    """A lab CA and a server certificate for 127.0.0.1 and localhost signed by it, with openssl;
+    returns (certificate, key, CA certificate) paths."""
+    ca_key, ca = os.path.join(directory, "ca.key"), os.path.join(directory, "ca.pem")
+    key, csr = os.path.join(directory, "server.key"), os.path.join(directory, "server.csr")
+    cert, ext = os.path.join(directory, "server.pem"), os.path.join(directory, "server.ext")
+
+    def run(*a):
+        subprocess.run(["openssl", *a], check=True, capture_output=True)
+
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca_key, "-out", ca,
+        "-days", "2", "-subj", "/CN=NetMicroscope test CA")
+    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr,
+        "-subj", "/CN=127.0.0.1")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    run("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial", "-out", cert,
+        "-days", "2", "-extfile", ext)
+    return cert, key, ca
