@@ -1,5 +1,6 @@
 #include "plugins/exinfo/address_scope.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdlib>
 #include <string_view>
@@ -51,20 +52,38 @@ struct ParsedRange {
   AddressScope scope;
 };
 
-const std::vector<ParsedRange>& parsedRanges() {
-  static const std::vector<ParsedRange> ranges = [] {
-    std::vector<ParsedRange> out;
-    out.reserve(kRanges.size());
+// One family's ranges, and which first bytes any of them can start with: most addresses seen
+// are public and fail that one table lookup, so the list is walked only for the rest.
+struct FamilyRanges {
+  std::vector<ParsedRange> ranges;
+  std::array<bool, 256> first_byte_special{};
+};
+
+struct Tables {
+  FamilyRanges v4;
+  FamilyRanges v6;
+};
+
+const Tables& tables() {
+  static const Tables t = [] {
+    Tables out;
     for (const auto& r : kRanges) {
       ParsedRange p{{}, r.scope};
       if (!IpPrefix::parse(r.cidr, p.prefix)) {
         std::abort();  // a typo in the table above; the unit tests catch it first
       }
-      out.push_back(p);
+      FamilyRanges& f = p.prefix.addr.isV4() ? out.v4 : out.v6;
+      // The first bytes the prefix covers: one when it is 8 bits or longer, else a run.
+      const unsigned bits = std::min<unsigned>(p.prefix.length, 8);
+      const unsigned first = p.prefix.addr.bytes[0] & (0xffu << (8 - bits)) & 0xffu;
+      for (unsigned b = first; b < first + (1u << (8 - bits)); ++b) {
+        f.first_byte_special[b] = true;
+      }
+      f.ranges.push_back(p);
     }
     return out;
   }();
-  return ranges;
+  return t;
 }
 
 bool isV4Mapped(const IpAddr& ip) {
@@ -87,7 +106,11 @@ AddressScope classify(const IpAddr& ip) {
   if (!ip.isV4() && !ip.isV6()) {
     return AddressScope::kUnspecified;
   }
-  for (const auto& r : parsedRanges()) {
+  const FamilyRanges& f = ip.isV4() ? tables().v4 : tables().v6;
+  if (!f.first_byte_special[ip.bytes[0]]) {
+    return AddressScope::kPublic;
+  }
+  for (const auto& r : f.ranges) {
     if (r.prefix.contains(ip)) {
       return r.scope;
     }

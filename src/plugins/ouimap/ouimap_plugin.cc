@@ -215,24 +215,26 @@ void OuimapPlugin::process(RecordSummary& summary) {
   if (!counters_) {
     return;  // init() failed or was never called; the daemon would not have started us
   }
-  // A device has several samples and points; setDeviceName() renames them all at once, so each
-  // key is handled once per summary. The views point at `device` strings, which setDeviceName()
-  // leaves untouched.
-  seen_.clear();
-  auto visit = [&](const std::string& key, const std::string& current_name) {
-    if (!current_name.empty() || !seen_.insert(key).second) {
-      return;
+  // One pass over samples and points: each key is named once per summary (a copy, since the
+  // cache may be dropped meanwhile); the views point at the summary's own `device` strings.
+  // A name an earlier plugin gave is kept.
+  names_.clear();
+  auto nameOf = [&](const std::string& key) -> const std::string& {
+    auto [it, inserted] = names_.try_emplace(key);
+    if (inserted) {
+      it->second = nameFor(key);
     }
-    const std::string& name = nameFor(key);
-    if (!name.empty()) {
-      setDeviceName(summary, key, name);
-    }
+    return it->second;
   };
-  for (const DeviceApplicationSample& s : summary.samples) {
-    visit(s.device, s.device_name);
+  for (DeviceApplicationSample& s : summary.samples) {
+    if (s.device_name.empty()) {
+      s.device_name = nameOf(s.device);
+    }
   }
-  for (const SummaryPoint& p : summary.points) {
-    visit(p.device, p.device_name);
+  for (SummaryPoint& p : summary.points) {
+    if (p.device_name.empty()) {
+      p.device_name = nameOf(p.device);
+    }
   }
 }
 

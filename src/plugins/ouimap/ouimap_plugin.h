@@ -29,7 +29,6 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "core/metrics.h"
@@ -82,7 +81,7 @@ class OuimapPlugin : public Plugin {
   PrivateMacNames private_names_ = PrivateMacNames::kRandomized;
   std::unordered_map<uint64_t, std::string> friendly_;
   std::unordered_map<std::string, std::string, StringHash, std::equal_to<>> cache_;
-  std::unordered_set<std::string_view> seen_;  // device keys handled in the current summary
+  std::unordered_map<std::string_view, std::string> names_;  // the current summary's names
   std::unique_ptr<Counters> counters_;
 };
 
