@@ -14,6 +14,7 @@ PACKAGES=(
   libtomlplusplus-dev libsqlite3-dev libcurl4-openssl-dev zlib1g-dev libcpp-httplib-dev
   librabbitmq-dev libsimdjson-dev libmaxminddb-dev libmaxmind-db-writer-perl ieee-data
   libc-ares-dev dnsmasq-base openssl
+  caddy chromium ffmpeg ethtool
   libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev time
   tshark tcpreplay tcpdump iproute2 clang libclang-rt-14-dev libndpi-bin
   influxdb rabbitmq-server

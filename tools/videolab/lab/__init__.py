@@ -1,0 +1,1 @@
+"""NetMicroscope video lab: labelled adaptive-video traffic from a real player and server."""
