@@ -7,26 +7,29 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian 12 packages the build, the tests and the benchmarks need.
+# Debian 12 packages the build and the main job need (the build includes the unit tests).
 PACKAGES=(
   build-essential cmake pkg-config git python3
   libpcap-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libssl-dev libndpi-dev
   libtomlplusplus-dev libsqlite3-dev libcurl4-openssl-dev zlib1g-dev libcpp-httplib-dev
-  librabbitmq-dev libsimdjson-dev libmaxminddb-dev libmaxmind-db-writer-perl ieee-data
-  libc-ares-dev dnsmasq-base openssl
-  caddy chromium ffmpeg ethtool
-  libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev time
-  tshark tcpreplay tcpdump iproute2 clang libclang-rt-14-dev libndpi-bin
-  influxdb rabbitmq-server
+  librabbitmq-dev libsimdjson-dev libmaxminddb-dev libc-ares-dev ieee-data
+  libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
+)
+# What the test suite and the benchmarks add: reference tools (tshark, ndpiReader), real servers
+# (InfluxDB, RabbitMQ, dnsmasq, Caddy), the fuzzers' clang, the video lab's browser and encoder.
+TEST_PACKAGES=(
+  time openssl libmaxmind-db-writer-perl dnsmasq-base
+  tshark tcpreplay tcpdump iproute2 ethtool clang libclang-rt-14-dev libndpi-bin
+  influxdb rabbitmq-server caddy chromium ffmpeg
 )
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
 
-install_deps() {
+install_deps() {  # package names
   local missing=()
-  for p in "${PACKAGES[@]}"; do
+  for p in "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   if [ ${#missing[@]} -gt 0 ]; then
@@ -51,10 +54,10 @@ build() {
 }
 
 case "${1:-run}" in
-  deps) install_deps ;;
-  build) install_deps; build ;;
+  deps) install_deps "${PACKAGES[@]}" "${TEST_PACKAGES[@]}" ;;
+  build) install_deps "${PACKAGES[@]}"; build ;;
   run)
-    install_deps
+    install_deps "${PACKAGES[@]}"
     build
     mkdir -p out
     rm -f out/home.db out/home.db-wal out/home.db-shm
@@ -62,7 +65,7 @@ case "${1:-run}" in
     echo "SQLite store: out/home.db; TA records (one JSON line per 5 s window): out/home.ta"
     ;;
   test)
-    install_deps
+    install_deps "${PACKAGES[@]}" "${TEST_PACKAGES[@]}"
     build
     # Live-capture tests need root for network namespaces; they skip loudly without it.
     ctest --test-dir build --output-on-failure -j"$(nproc)"
