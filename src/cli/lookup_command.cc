@@ -2,6 +2,7 @@
 // address scope, reverse DNS, GeoIP and ASN for an IP — for auditing names and locations on
 // dashboards.
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -12,9 +13,11 @@
 #include "core/net_types.h"
 #include "daemon/env_config.h"
 #include "plugins/exinfo/address_scope.h"
+#include "plugins/exinfo/exinfo_plugin.h"
 #include "plugins/exinfo/geoip.h"
 #include "plugins/exinfo/rdns_resolver.h"
 #include "plugins/ouimap/ouimap_plugin.h"
+#include "sinks/sqlite/store_reader.h"
 
 namespace nm::cli {
 namespace {
@@ -22,6 +25,7 @@ namespace {
 struct LookupOptions {
   std::string what;
   std::string env_file;
+  std::string db;  // the store; empty: NMD_SQLITE_PATH's when that file exists
   bool json = false;
   bool rdns = true;
 };
@@ -32,6 +36,29 @@ struct HostLookup {
   std::string text;
   nlohmann::ordered_json json;
 };
+
+// exinfo's saved answer for `ip` in the store, as the daemon would use it after a restart.
+std::optional<HostLookup> savedHost(const IpAddr& ip, const std::string& db) {
+  std::string error;
+  auto reader = StoreReader::open(db, error);
+  std::optional<std::string> value;
+  if (reader) {
+    value = reader->value("plugin.exinfo", savedHostKey(ip), error);
+  }
+  if (!error.empty()) {
+    return HostLookup{fmt::format("(store {}: {})", db, error), {{"error", error}}};
+  }
+  int64_t expires = 0;
+  std::string name;
+  if (!value || !decodeSavedHost(*value, expires, name)) {
+    return std::nullopt;
+  }
+  const std::string until = fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(std::time_t{expires}));
+  nlohmann::ordered_json j = {{"name", name}, {"expires", expires}};
+  return HostLookup{
+      fmt::format("{} (saved by exinfo, valid until {})", name.empty() ? "(no name)" : name, until),
+      std::move(j)};
+}
 
 HostLookup lookupHost(const IpAddr& ip, const ConfigResult& cr) {
   RdnsOptions options;
@@ -114,6 +141,10 @@ int lookupIp(const IpAddr& ip, const ConfigResult& cr, const LookupOptions& o) {
     }
   }
   std::optional<HostLookup> host;
+  std::optional<HostLookup> saved;
+  if (!o.db.empty()) {
+    saved = savedHost(ip, o.db);
+  }
   auto rdns_setting = cr.settings.find("EXINFO_RDNS");
   const bool rdns_off = rdns_setting != cr.settings.end() &&
                         (rdns_setting->second == "off" || rdns_setting->second == "false" ||
@@ -125,6 +156,9 @@ int lookupIp(const IpAddr& ip, const ConfigResult& cr, const LookupOptions& o) {
     nlohmann::ordered_json j = {{"ip", ip.toString()}, {"scope", addressScopeName(scope)}};
     if (host) {
       j["rdns"] = host->json;
+    }
+    if (saved) {
+      j["rdns_saved"] = saved->json;
     }
     if (geo) {
       j["city"] = geo->city;
@@ -146,6 +180,9 @@ int lookupIp(const IpAddr& ip, const ConfigResult& cr, const LookupOptions& o) {
   fmt::print("scope        {}\n", addressScopeName(scope));
   if (host) {
     fmt::print("rdns         {}\n", host->text);
+  }
+  if (saved) {
+    fmt::print("rdns saved   {}\n", saved->text);
   }
   if (!geo) {
     fmt::print("geoip        {}\n", geo_note);
@@ -175,7 +212,12 @@ int runLookup(const LookupOptions& o) {
   }
   IpAddr ip;
   if (IpAddr::parse(o.what, ip)) {
-    return lookupIp(ip, cr, o);
+    LookupOptions with_store = o;
+    const std::string& path = cr.config.daemon.sqlite_path;
+    if (with_store.db.empty() && !path.empty() && ::access(path.c_str(), R_OK) == 0) {
+      with_store.db = path;
+    }
+    return lookupIp(ip, cr, with_store);
   }
   spdlog::error("{}: neither a MAC address (aa:bb:cc:dd:ee:ff) nor an IP address", o.what);
   return 2;
@@ -191,6 +233,9 @@ Runner addLookupCommand(CLI::App& app) {
   cmd->add_option("address", opts->what, "MAC or IP address")->required();
   cmd->add_option("--env", opts->env_file, "The .env file (OUIMAP_*, MMGEOIP_* settings)");
   cmd->add_flag("--json", opts->json, "One JSON object");
+  cmd->add_option("--db", opts->db,
+                  "The SQLite store whose saved reverse DNS answers to show (default: "
+                  "NMD_SQLITE_PATH's, when it exists)");
   cmd->add_flag("!--no-rdns", opts->rdns,
                 "Do not ask DNS for the IP's name (asked of EXINFO_RDNS_SERVERS, else the "
                 "system's resolvers, unless EXINFO_RDNS=off)");

@@ -60,15 +60,6 @@ std::string encodeHost(int64_t expires, std::string_view name) {
   return fmt::format("{} {}", expires, name);
 }
 
-bool decodeHost(std::string_view value, int64_t& expires, std::string& name) {
-  const size_t space = value.find(' ');
-  if (space == std::string_view::npos || !parseNumber(value.substr(0, space), expires)) {
-    return false;
-  }
-  name = std::string(value.substr(space + 1));
-  return true;
-}
-
 std::string_view trim(std::string_view s) {
   const char* kBlank = " \t\r\n\f\v";
   size_t b = s.find_first_not_of(kBlank);
@@ -132,6 +123,19 @@ std::string flowIdText(uint64_t hi, uint64_t lo) {
 }
 
 }  // namespace
+
+std::string savedHostKey(const IpAddr& ip) {
+  return fmt::format("{}{}", kRdnsPrefix, ip.toString());
+}
+
+bool decodeSavedHost(std::string_view value, int64_t& expires, std::string& name) {
+  const size_t space = value.find(' ');
+  if (space == std::string_view::npos || !parseNumber(value.substr(0, space), expires)) {
+    return false;
+  }
+  name = std::string(value.substr(space + 1));
+  return true;
+}
 
 bool parseDeviceList(std::string_view text, std::unordered_set<std::string>& out,
                      std::string& error) {
@@ -389,8 +393,7 @@ void ExinfoPlugin::applyAnswers() {
     if (e != nullptr) {
       e->host = a.name;
     }
-    if (state_ != nullptr && !state_->put(fmt::format("{}{}", kRdnsPrefix, a.ip.toString()),
-                                          encodeHost(expires, a.name))) {
+    if (state_ != nullptr && !state_->put(savedHostKey(a.ip), encodeHost(expires, a.name))) {
       counters_->state_errors->add();
     }
   }
@@ -407,7 +410,8 @@ void ExinfoPlugin::loadState() {
     IpAddr ip;
     int64_t expires = 0;
     std::string name;
-    if (!IpAddr::parse(key.substr(kRdnsPrefix.size()), ip) || !decodeHost(value, expires, name)) {
+    if (!IpAddr::parse(key.substr(kRdnsPrefix.size()), ip) ||
+        !decodeSavedHost(value, expires, name)) {
       counters_->state_errors->add();
       forget.emplace_back(key);
       return true;

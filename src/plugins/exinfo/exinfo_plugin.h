@@ -155,6 +155,11 @@ class ExinfoPlugin : public Plugin {
 bool parseDeviceList(std::string_view text, std::unordered_set<std::string>& out,
                      std::string& error);
 
+// exinfo's saved PTR answers in its state: key `rdns/<ip>`, value "<expiry, epoch s> <name>"
+// (an empty name is a negative answer).
+std::string savedHostKey(const IpAddr& ip);
+bool decodeSavedHost(std::string_view value, int64_t& expires, std::string& name);
+
 // The registry entry (plugins/registry.cc).
 std::unique_ptr<Plugin> makeExinfoPlugin();
 

@@ -97,6 +97,23 @@ StoredSpan StoreReader::span(std::string& error) const {
   return s;
 }
 
+std::optional<std::string> StoreReader::value(std::string_view ns, std::string_view key,
+                                              std::string& error) const {
+  sqlite::Statement st(db_, "SELECT value FROM kv WHERE namespace = ?1 AND key = ?2", error);
+  if (!st.valid()) {
+    return std::nullopt;
+  }
+  st.bind(1, ns).bind(2, key);
+  const int rc = st.step();
+  if (rc == SQLITE_ROW) {
+    return st.columnText(0);
+  }
+  if (rc != SQLITE_DONE) {
+    error = sqlite3_errmsg(db_);
+  }
+  return std::nullopt;
+}
+
 std::vector<StoredTier> StoreReader::tiers(std::string& error) const {
   std::vector<StoredTier> out;
   {

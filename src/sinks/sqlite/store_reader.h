@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace nm {
@@ -123,6 +124,11 @@ class StoreReader {
   StoreReader& operator=(const StoreReader&) = delete;
 
   StoredSpan span(std::string& error) const;
+
+  // A plugin's saved value (kv table, namespace "plugin.<name>"); nullopt when absent (error
+  // untouched) or on failure (error set).
+  std::optional<std::string> value(std::string_view ns, std::string_view key,
+                                   std::string& error) const;
 
   // The configured tiers (kv 'store'/'tiers'; the default tiers for a store that does not say),
   // finest first, with what each holds.

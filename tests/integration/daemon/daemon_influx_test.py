@@ -263,6 +263,13 @@ def scenario_exinfo_rdns(bin_, workdir, influx, mmdb, london):
     check(stored == want, f"exinfo rdns: the store holds the same points {stored} == {want}")
     check(len(saved) == 1 and saved[0][0].endswith(" lon.example.net"),
           f"exinfo rdns: the answer is saved in the store's kv table {saved}")
+    # `lookup` shows the saved answer (what a restarted daemon would use).
+    r = subprocess.run([bin_, "lookup", "81.2.69.160", "--json", "--no-rdns", "--db",
+                        os.path.join(workdir, "rdns.db")], capture_output=True, text=True)
+    out = json.loads(r.stdout) if r.returncode == 0 else {}
+    expires = int(saved[0][0].split()[0]) if saved else None
+    check(out.get("rdns_saved") == {"name": "lon.example.net", "expires": expires},
+          f"exinfo rdns: lookup --db shows the saved answer {out.get('rdns_saved')}")
 
 
 def start_daemon(bin_, env):

@@ -45,7 +45,11 @@ def check_rdns(bin_):
         check(rc == 0 and out.get("rdns", {}).get("status") == "no_name",
               f"192.0.2.55 has no name (NXDOMAIN): {out}")
         rc, out = lookup(bin_, "81.2.69.160", env, "--no-rdns")
-        check(rc == 0 and "rdns" not in out, f"--no-rdns asks nothing: {out}")
+        check(rc == 0 and "rdns" not in out and "rdns_saved" not in out,
+              f"--no-rdns asks nothing (and no store given): {out}")
+        rc, out = lookup(bin_, "81.2.69.160", env, "--no-rdns", "--db", "/nonexistent/nm.db")
+        check(rc == 0 and "error" in out.get("rdns_saved", {}),
+              f"an unreadable store is reported, the rest answered: {out}")
         rc, text = lookup(bin_, "81.2.69.160", env, json_out=False)
         check(rc == 0 and "rdns         lon.example.net (TTL 300 s)\n" in text,
               f"text output shows the name: {text!r}")
