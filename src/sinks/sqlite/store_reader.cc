@@ -6,6 +6,7 @@
 
 #include "sinks/sqlite/sqlite_db.h"
 #include "sinks/sqlite/sqlite_sink.h"
+#include "sinks/sqlite/store_schema.h"
 
 namespace nm {
 namespace {
@@ -99,19 +100,7 @@ StoredSpan StoreReader::span(std::string& error) const {
 
 std::optional<std::string> StoreReader::value(std::string_view ns, std::string_view key,
                                               std::string& error) const {
-  sqlite::Statement st(db_, "SELECT value FROM kv WHERE namespace = ?1 AND key = ?2", error);
-  if (!st.valid()) {
-    return std::nullopt;
-  }
-  st.bind(1, ns).bind(2, key);
-  const int rc = st.step();
-  if (rc == SQLITE_ROW) {
-    return st.columnText(0);
-  }
-  if (rc != SQLITE_DONE) {
-    error = sqlite3_errmsg(db_);
-  }
-  return std::nullopt;
+  return readKvValue(db_, ns, key, error);
 }
 
 std::vector<StoredTier> StoreReader::tiers(std::string& error) const {

@@ -83,4 +83,21 @@ COMMIT;
   return true;
 }
 
+std::optional<std::string> readKvValue(sqlite3* db, std::string_view ns, std::string_view key,
+                                       std::string& error) {
+  sqlite::Statement st(db, "SELECT value FROM kv WHERE namespace = ?1 AND key = ?2", error);
+  if (!st.valid()) {
+    return std::nullopt;
+  }
+  st.bind(1, ns).bind(2, key);
+  const int rc = st.step();
+  if (rc == SQLITE_ROW) {
+    return st.columnText(0);
+  }
+  if (rc != SQLITE_DONE) {
+    error = sqlite3_errmsg(db);
+  }
+  return std::nullopt;
+}
+
 }  // namespace nm

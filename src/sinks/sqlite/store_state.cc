@@ -62,19 +62,7 @@ bool StoreState::put(std::string_view ns, std::string_view key, std::string_view
 
 std::optional<std::string> StoreState::get(std::string_view ns, std::string_view key,
                                            std::string& error) const {
-  sqlite::Statement st(db_, "SELECT value FROM kv WHERE namespace = ?1 AND key = ?2", error);
-  if (!st.valid()) {
-    return std::nullopt;
-  }
-  st.bind(1, ns).bind(2, key);
-  const int rc = st.step();
-  if (rc == SQLITE_ROW) {
-    return st.columnText(0);
-  }
-  if (rc != SQLITE_DONE) {
-    error = sqlite3_errmsg(db_);
-  }
-  return std::nullopt;
+  return readKvValue(db_, ns, key, error);
 }
 
 bool StoreState::erase(std::string_view ns, std::string_view key, std::string& error) {
