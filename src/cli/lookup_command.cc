@@ -11,6 +11,7 @@
 
 #include "cli/commands.h"
 #include "core/net_types.h"
+#include "core/text.h"
 #include "daemon/env_config.h"
 #include "plugins/exinfo/address_scope.h"
 #include "plugins/exinfo/exinfo_plugin.h"
@@ -145,10 +146,10 @@ int lookupIp(const IpAddr& ip, const ConfigResult& cr, const LookupOptions& o) {
   if (!o.db.empty()) {
     saved = savedHost(ip, o.db);
   }
-  auto rdns_setting = cr.settings.find("EXINFO_RDNS");
-  const bool rdns_off = rdns_setting != cr.settings.end() &&
-                        (rdns_setting->second == "off" || rdns_setting->second == "false" ||
-                         rdns_setting->second == "0" || rdns_setting->second == "no");
+  // The plugin's own reading of EXINFO_RDNS (exinfo_plugin.cc), so lookup asks when it would.
+  const std::optional<bool> rdns_on =
+      parseBoolWord(trimBlank(settingOr(cr.settings, "EXINFO_RDNS", "on")));
+  const bool rdns_off = rdns_on.has_value() && !*rdns_on;
   if (o.rdns && !rdns_off) {
     host = lookupHost(ip, cr);
   }

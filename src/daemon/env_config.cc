@@ -14,6 +14,8 @@
 #include <sstream>
 #include <utility>
 
+#include "core/text.h"
+
 extern char** environ;
 
 namespace nm {
@@ -229,16 +231,6 @@ bool isSecret(std::string_view name) {
          name == "RABBITMQ_SSL_PASS" || name == "RABBITMQ_SSL_CERTPASS" || name == "MMGEOIP_KEY";
 }
 
-std::string toLower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-  }
-  return out;
-}
-
 std::string toUpper(std::string_view s) {
   std::string out(s);
   for (char& c : out) {
@@ -406,12 +398,8 @@ class Checker {
     if (s == nullptr) {
       return fallback;
     }
-    const std::string v = toLower(s->value);
-    if (v == "true" || v == "1" || v == "yes" || v == "on") {
-      return true;
-    }
-    if (v == "false" || v == "0" || v == "no" || v == "off") {
-      return false;
+    if (const std::optional<bool> v = parseBoolWord(s->value)) {
+      return *v;
     }
     bad(name, "not a boolean; use true or false (also 1/0, yes/no, on/off)");
     return fallback;
@@ -509,7 +497,7 @@ class Checker {
     if (s == nullptr) {
       return fallback;
     }
-    const std::string v = toLower(s->value);
+    const std::string v = asciiLower(s->value);
     for (size_t i = 0; i < choices.size(); ++i) {
       if (v == choices[i]) {
         return i;

@@ -42,6 +42,16 @@ class PluginState {
       const std::function<bool(std::string_view key, std::string_view value)>& fn) = 0;
 };
 
+// settings[key], or `fallback` when it is unset or empty.
+inline std::string settingOr(const std::map<std::string, std::string>& settings,
+                             const std::string& key, std::string_view fallback) {
+  auto it = settings.find(key);
+  if (it == settings.end() || it->second.empty()) {
+    return std::string(fallback);
+  }
+  return it->second;
+}
+
 struct PluginContext {
   // Every setting of the daemon's configuration (.env variables after merging with the
   // environment), so a plugin reads its own (OUIMAP_*, EXINFO_*, MMGEOIP_*).

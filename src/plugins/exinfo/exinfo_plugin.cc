@@ -11,6 +11,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "core/text.h"
 #include "plugins/exinfo/address_scope.h"
 
 namespace nm {
@@ -60,50 +61,16 @@ std::string encodeHost(int64_t expires, std::string_view name) {
   return fmt::format("{} {}", expires, name);
 }
 
-std::string_view trim(std::string_view s) {
-  const char* kBlank = " \t\r\n\f\v";
-  size_t b = s.find_first_not_of(kBlank);
-  if (b == std::string_view::npos) {
-    return {};
-  }
-  return s.substr(b, s.find_last_not_of(kBlank) - b + 1);
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-  }
-  return out;
-}
-
-std::string settingOr(const std::map<std::string, std::string>& settings, const std::string& key,
-                      std::string_view fallback) {
-  auto it = settings.find(key);
-  if (it == settings.end() || it->second.empty()) {
-    return std::string(fallback);
-  }
-  return it->second;
-}
-
 bool hasSetting(const std::map<std::string, std::string>& settings, const std::string& key) {
   auto it = settings.find(key);
   return it != settings.end() && !it->second.empty();
-}
-
-// The original's boolean spellings, as env_config reads MMGEOIP_ENABLE.
-bool truthy(std::string_view value) {
-  const std::string v = lower(trim(value));
-  return v == "1" || v == "true" || v == "yes" || v == "on";
 }
 
 // NMD_PLUGINS names exinfo: the operator asked for it, so a missing database is an error.
 bool listedInPlugins(std::string_view plugins) {
   while (!plugins.empty()) {
     const size_t comma = plugins.find(',');
-    if (trim(plugins.substr(0, comma)) == "exinfo") {
+    if (trimBlank(plugins.substr(0, comma)) == "exinfo") {
       return true;
     }
     if (comma == std::string_view::npos) {
@@ -142,7 +109,7 @@ bool parseDeviceList(std::string_view text, std::unordered_set<std::string>& out
   std::vector<std::string> bad;
   while (true) {
     const size_t comma = text.find(',');
-    const std::string_view item = trim(text.substr(0, comma));
+    const std::string_view item = trimBlank(text.substr(0, comma));
     if (!item.empty()) {
       MacAddr mac;
       IpAddr ip;
@@ -186,17 +153,18 @@ ExinfoPlugin::~ExinfoPlugin() = default;
 
 bool ExinfoPlugin::startResolver(const PluginContext& context, std::vector<std::string>& errors) {
   const auto& settings = context.settings;
-  const std::string enabled = lower(trim(settingOr(settings, "EXINFO_RDNS", "on")));
-  if (enabled == "off" || enabled == "0" || enabled == "false" || enabled == "no") {
-    return true;
-  }
-  if (!truthy(enabled)) {
-    errors.push_back(fmt::format("EXINFO_RDNS: '{}' is neither on nor off", enabled));
+  const std::string enabled(trimBlank(settingOr(settings, "EXINFO_RDNS", "on")));
+  const std::optional<bool> on = parseBoolWord(enabled);
+  if (!on) {
+    errors.push_back(fmt::format("EXINFO_RDNS: '{}' is neither on nor off", asciiLower(enabled)));
     return false;
   }
+  if (!*on) {
+    return true;
+  }
   RdnsOptions options;
-  options.servers = std::string(trim(settingOr(settings, "EXINFO_RDNS_SERVERS", "")));
-  const std::string qps = std::string(trim(settingOr(settings, "EXINFO_RDNS_QPS", "20")));
+  options.servers = std::string(trimBlank(settingOr(settings, "EXINFO_RDNS_SERVERS", "")));
+  const std::string qps = std::string(trimBlank(settingOr(settings, "EXINFO_RDNS_QPS", "20")));
   double value = 0;
   if (!parseNumber(qps, value) || !(value > 0) || value > 100'000) {
     errors.push_back(fmt::format("EXINFO_RDNS_QPS: '{}' is not a rate in (0, 100000]", qps));
@@ -229,8 +197,10 @@ bool ExinfoPlugin::init(const PluginContext& context, std::string& error) {
   resolver_.reset();
   state_ = context.state;
 
-  const bool explicit_enable = truthy(settingOr(settings, "MMGEOIP_ENABLE", "")) ||
-                               listedInPlugins(settingOr(settings, "NMD_PLUGINS", ""));
+  // MMGEOIP_ENABLE in the original's boolean spellings, as env_config reads it.
+  const bool explicit_enable =
+      parseBoolWord(trimBlank(settingOr(settings, "MMGEOIP_ENABLE", ""))).value_or(false) ||
+      listedInPlugins(settingOr(settings, "NMD_PLUGINS", ""));
 
   GeoIpPaths paths;
   paths.city = settingOr(settings, "MMGEOIP_CITY_DB", kCityDefault);

@@ -7,6 +7,8 @@
 #include <cstring>
 #include <fstream>
 
+#include "core/text.h"
+
 namespace nm {
 
 struct OuimapPlugin::Counters {
@@ -25,24 +27,6 @@ uint64_t macKey(const MacAddr& mac) {
     v = (v << 8) | b;
   }
   return v;
-}
-
-std::string_view trim(std::string_view s) {
-  const char* kBlank = " \t\r\n\f\v";
-  size_t b = s.find_first_not_of(kBlank);
-  if (b == std::string_view::npos) {
-    return {};
-  }
-  return s.substr(b, s.find_last_not_of(kBlank) - b + 1);
-}
-
-std::string settingOr(const std::map<std::string, std::string>& settings, const std::string& key,
-                      std::string_view fallback) {
-  auto it = settings.find(key);
-  if (it == settings.end() || it->second.empty()) {
-    return std::string(fallback);
-  }
-  return it->second;
 }
 
 }  // namespace
@@ -64,7 +48,7 @@ bool loadFriendlyNames(const std::string& path, std::unordered_map<uint64_t, std
     if (line_no == 1 && line.substr(0, 3) == "\xEF\xBB\xBF") {
       line.remove_prefix(3);
     }
-    line = trim(line);
+    line = trimBlank(line);
     if (line.empty() || line.front() == '#') {
       continue;
     }
@@ -77,9 +61,9 @@ bool loadFriendlyNames(const std::string& path, std::unordered_map<uint64_t, std
       continue;
     }
     std::string_view name =
-        mac_end == std::string_view::npos ? std::string_view{} : trim(line.substr(mac_end));
+        mac_end == std::string_view::npos ? std::string_view{} : trimBlank(line.substr(mac_end));
     if (!name.empty() && name.front() == '=') {
-      name = trim(name.substr(1));
+      name = trimBlank(name.substr(1));
     }
     if (name.empty()) {
       errors.push_back(fmt::format("{}:{}: no name after {}", path, line_no, mac_text));

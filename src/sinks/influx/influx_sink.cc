@@ -12,6 +12,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "core/text.h"
+
 namespace nm {
 namespace {
 
@@ -36,16 +38,6 @@ size_t statusClass(long status) {
     return static_cast<size_t>(status / 100 - 2);
   }
   return 4;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) {
-    s.remove_suffix(1);
-  }
-  return s;
 }
 
 int64_t toNs(Clock::time_point t) {
@@ -519,7 +511,7 @@ InfluxSink::Outcome InfluxSink::post(std::string_view lines, size_t count) {
     }
     if (r.status == 400) {
       spdlog::error("influxdb: server refused {} lines as invalid; skipping them: {}", count,
-                    trim(r.body));
+                    trimBlank(r.body));
       metrics_.rejected_lines->add(count);
       return Outcome::kRejected;
     }
@@ -530,11 +522,11 @@ InfluxSink::Outcome InfluxSink::post(std::string_view lines, size_t count) {
       spdlog::error(
           "influxdb: HTTP {} from {}: the server refuses our credentials (check the "
           "user/password or token); retrying: {}",
-          r.status, url_, trim(r.body));
+          r.status, url_, trimBlank(r.body));
     } else if (r.status == 0) {
       spdlog::warn("influxdb: no answer from {}: {}; retrying", url_, r.error);
     } else {
-      spdlog::warn("influxdb: HTTP {} from {}; retrying: {}", r.status, url_, trim(r.body));
+      spdlog::warn("influxdb: HTTP {} from {}; retrying: {}", r.status, url_, trimBlank(r.body));
     }
     metrics_.retries->add();
     if (!backoff(attempt, r.retry_after)) {
@@ -587,7 +579,7 @@ size_t InfluxSink::onHeader(char* data, size_t size, size_t count, void* self) {
     }
     if (match) {
       // Delta-seconds only; an HTTP-date falls back to our own backoff.
-      const std::string_view value = trim(line.substr(kRetryAfter.size()));
+      const std::string_view value = trimBlank(line.substr(kRetryAfter.size()));
       int64_t seconds = 0;
       bool digits = !value.empty() && value.size() < 10;
       for (char c : value) {
