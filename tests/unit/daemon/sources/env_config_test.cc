@@ -13,27 +13,15 @@
 #include <string>
 #include <vector>
 
+#include "support/temp_dir.h"
+
 namespace nm {
 namespace {
 
 using Env = std::map<std::string, std::string>;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = ::testing::TempDir() + "nm_env_XXXXXX";
-    path_ = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() { std::system(("rm -rf '" + path_ + "'").c_str()); }
-  const std::string& path() const { return path_; }
-  std::string write(const std::string& name, const std::string& text) const {
-    const std::string p = path_ + "/" + name;
-    std::ofstream(p, std::ios::binary) << text;
-    return p;
-  }
-
- private:
-  std::string path_;
+struct TempDir : test::TempDir {
+  TempDir() : test::TempDir("nm_env") {}
 };
 
 // A user who is not root, with a known home, so defaults are predictable.

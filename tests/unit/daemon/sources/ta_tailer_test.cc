@@ -14,22 +14,13 @@
 #include <vector>
 
 #include "core/metrics.h"
+#include "support/temp_dir.h"
 
 namespace nm {
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = ::testing::TempDir() + "nm_tail_XXXXXX";
-    path_ = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() { std::system(("rm -rf '" + path_ + "'").c_str()); }
-  const std::string& path() const { return path_; }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
+struct TempDir : test::TempDir {
+  TempDir() : test::TempDir("nm_tail") {}
 };
 
 // Appends through a descriptor that stays open, like the probe's writer.

@@ -1,7 +1,7 @@
 #pragma once
-// Shared by the exinfo tests: a temporary directory, and a fixture whose suite writes the test
-// databases (write_test_mmdb.pl, NM_EXINFO_MMDB_WRITER) once per test binary run and skips loudly
-// when Debian's libmaxmind-db-writer-perl is missing.
+// Shared by the exinfo tests: a fixture whose suite writes the test databases
+// (write_test_mmdb.pl, NM_EXINFO_MMDB_WRITER) into a TempDir once per test binary run and skips
+// loudly when Debian's libmaxmind-db-writer-perl is missing.
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -11,29 +11,9 @@
 #include <iostream>
 #include <string>
 
+#include "support/temp_dir.h"
+
 namespace nm::test {
-
-// A fresh directory under TMPDIR, removed with the object.
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string tmpl = std::string(base != nullptr ? base : "/tmp") + "/nm-exinfo-XXXXXX";
-    if (mkdtemp(tmpl.data()) != nullptr) {
-      path_ = tmpl;
-    }
-  }
-  ~TempDir() {
-    if (!path_.empty()) {
-      std::error_code ec;
-      std::filesystem::remove_all(path_, ec);
-    }
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 class GeneratedMmdbTest : public ::testing::Test {
  protected:

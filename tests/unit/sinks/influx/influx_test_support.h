@@ -16,6 +16,7 @@
 
 #include "core/metrics.h"
 #include "daemon/sink.h"
+#include "support/temp_dir.h"
 
 namespace nm::influx_test {
 
@@ -34,20 +35,8 @@ inline bool waitUntil(const std::function<bool()>& done,
   return true;
 }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "nm-influx-XXXXXX").string();
-    path_ = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+struct TempDir : test::TempDir {
+  TempDir() : test::TempDir("nm-influx") {}
 };
 
 struct RecordedRequest {

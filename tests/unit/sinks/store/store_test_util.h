@@ -19,27 +19,12 @@
 #include "core/metrics.h"
 #include "daemon/sink.h"
 #include "sinks/sqlite/sqlite_sink.h"
+#include "support/temp_dir.h"
 
 namespace nm::store_test {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "nm_store_XXXXXX").string();
-    if (mkdtemp(tmpl.data()) != nullptr) {
-      path_ = tmpl;
-    }
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
+struct TempDir : test::TempDir {
+  TempDir() : test::TempDir("nm_store") {}
 };
 
 // A plain second connection, as another process would hold.
